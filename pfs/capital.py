@@ -1,0 +1,183 @@
+"""Capital stack: draws, interest, the repayment waterfall and guarantees.
+
+Stage: waterfall. :class:`Stack` holds each tranche's state over paths and advances
+one period at a time, because some payment rules depend on whether investors are
+repaid yet. Each period: balances accrue interest, costs are funded by draws, and the
+outcome payments received are paid out by seniority (pro rata within a seniority
+level); what is left after every tranche is repaid goes to the residual holder.
+At the end, guarantees pay a share of each covered tranche's principal loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pfs.scenario import PROVIDER, DrawRule, Scenario, Tranche
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+REPAID_TOLERANCE = 1e-6
+
+
+@dataclass
+class PeriodDistribution:
+    """Where one period's outcome payments went.
+
+    Attributes:
+        to_tranches: payment received by each tranche ``[tranches, paths]``.
+        to_provider: residual paid to the provider ``[paths]``.
+        retained: residual the payer keeps (not paid) ``[paths]``.
+    """
+
+    to_tranches: FloatArray
+    to_provider: FloatArray
+    retained: FloatArray
+
+
+class Stack:
+    """State of the capital stack over ``n`` paths and ``horizon`` periods.
+
+    Attributes:
+        tranches: the tranches, in scenario order.
+        balance: principal plus accrued interest owed ``[tranches, paths]``.
+        drawn: cumulative draws ``[tranches, paths]``.
+        received: cumulative receipts (payments, returned cash, guarantees).
+        flows: each tranche's net cash flow by period ``[tranches, paths, periods]``.
+        unfunded: costs the stack could not fund ``[paths]``.
+    """
+
+    def __init__(self, sc: Scenario, n: int):
+        self.sc = sc
+        self.n = n
+        self.tranches: list[Tranche] = list(sc.capital.tranches)
+        k = len(self.tranches)
+        ppy = sc.periods_per_year
+        self.growth = np.array([(1 + t.rate) ** (1 / ppy) for t in self.tranches])[:, None]
+        self.cap_growth = np.array(
+            [(1 + (t.max_return if t.max_return is not None else 0.0)) ** (1 / ppy)
+             for t in self.tranches]
+        )[:, None]
+        self.amount = np.array([t.amount for t in self.tranches])[:, None]
+        self.repayable = np.array([t.repayable for t in self.tranches])[:, None]
+        self.investor = np.array([t.is_investor for t in self.tranches])
+        self.balance = np.zeros((k, n))
+        self.cap_balance = np.zeros((k, n))
+        self.drawn = np.zeros((k, n))
+        self.received = np.zeros((k, n))
+        self.from_payments = np.zeros((k, n))
+        self.remaining = np.repeat(self.amount, n, axis=1)
+        self.cash = np.zeros(n)
+        self.unfunded = np.zeros(n)
+        self.flows = np.zeros((k, n, sc.horizon))
+        self.guarantee_paid = np.zeros((k, n))
+        levels = sorted({t.seniority for t in self.tranches})
+        self.levels = [
+            np.array([i for i, t in enumerate(self.tranches) if t.seniority == s and t.repayable])
+            for s in levels
+        ]
+        self.levels = [lv for lv in self.levels if lv.size]
+        ids = [t.id for t in self.tranches]
+        residual = sc.capital.residual
+        self.residual_index = ids.index(residual) if residual in ids else None
+        self.investor_rows = np.flatnonzero(self.investor & self.repayable[:, 0])
+
+    # ------------------------------------------------------------------ period
+    def accrue(self) -> None:
+        """Interest for one period on what is owed."""
+        self.balance *= self.growth
+        self.cap_balance *= self.cap_growth
+
+    def fund(self, t: int, costs: FloatArray) -> FloatArray:
+        """Draw capital to pay ``costs`` ``[paths]`` in period ``t``; return draws."""
+        if self.sc.capital.draw == DrawRule.upfront:
+            if t == 0:
+                draws = np.repeat(self.amount, self.n, axis=1)
+                self.cash += draws.sum(axis=0)
+            else:
+                draws = np.zeros_like(self.balance)
+            spent = np.minimum(self.cash, costs)
+            self.cash -= spent
+        else:
+            available = self.remaining.sum(axis=0)
+            spent = np.minimum(costs, available)
+            share = self.remaining / np.where(available > 0, available, 1.0)
+            draws = share * spent
+        self.unfunded += costs - spent
+        self.remaining -= draws
+        self.drawn += draws
+        self.balance += draws * self.repayable
+        self.cap_balance += draws
+        self.flows[:, :, t] -= draws
+        return draws
+
+    def investors_repaid(self) -> BoolArray:
+        """Whether every investor tranche that has drawn is fully repaid ``[paths]``."""
+        rows = self.investor_rows
+        if rows.size == 0:
+            return np.ones(self.n, dtype=bool)
+        drawn = self.drawn[rows].sum(axis=0) > 0
+        return drawn & (self.balance[rows].max(axis=0) <= REPAID_TOLERANCE)
+
+    def distribute(self, t: int, payment: FloatArray) -> PeriodDistribution:
+        """Pay ``payment`` ``[paths]`` received in period ``t`` down the waterfall."""
+        left = payment.copy()
+        paid = np.zeros_like(self.balance)
+        for rows in self.levels:
+            owed = self.balance[rows]
+            total = owed.sum(axis=0)
+            pay = np.minimum(left, total)
+            part = owed * (pay / np.where(total > 0, total, 1.0))
+            paid[rows] = part
+            left -= pay
+        self.balance -= paid
+        self.balance[self.balance < REPAID_TOLERANCE] = 0.0
+        self.cap_balance -= paid
+        to_provider = np.zeros(self.n)
+        retained = np.zeros(self.n)
+        r = self.residual_index
+        if r is not None:
+            room = left if self.tranches[r].max_return is None else np.minimum(
+                left, np.maximum(self.cap_balance[r], 0.0)
+            )
+            paid[r] += room
+            self.cap_balance[r] -= room
+            left = left - room
+        if self.sc.capital.residual == PROVIDER:
+            to_provider = left
+        else:  # retained_by_payer, or beyond a capped residual tranche
+            retained = left
+        self.received += paid
+        self.from_payments += paid
+        self.flows[:, :, t] += paid
+        return PeriodDistribution(paid, to_provider, retained)
+
+    # -------------------------------------------------------------------- end
+    def close(self) -> FloatArray:
+        """Return unspent cash, then pay guarantees; returns cash returned ``[paths]``."""
+        last = self.sc.horizon - 1
+        returned = np.zeros(self.n)
+        if self.sc.capital.draw == DrawRule.upfront:
+            total = self.amount.sum()
+            back = self.cash[None, :] * (self.amount / (total if total > 0 else 1.0))
+            self.received += back
+            self.flows[:, :, last] += back
+            returned = self.cash.copy()
+            self.cash[:] = 0.0
+        ids = [t.id for t in self.tranches]
+        for g in self.sc.capital.guarantees:
+            k = ids.index(g.covers)
+            loss = np.maximum(self.drawn[k] - self.received[k], 0.0)
+            pay = np.minimum(g.share * loss, g.amount)
+            self.guarantee_paid[k] += pay
+            self.received[k] += pay
+            self.flows[k, :, last] += pay
+        return returned
+
+    def principal_loss(self) -> FloatArray:
+        """Principal not returned per tranche ``[tranches, paths]`` (grants excluded)."""
+        return np.maximum(self.drawn - self.received, 0.0) * self.repayable
+

@@ -1,0 +1,262 @@
+"""The simulation engine: chunks of paths through the whole pipeline.
+
+Stage: orchestration. :func:`simulate` takes a Scenario and returns
+:class:`~pfs.results.Results`. Paths are processed in chunks (a multiple of the
+sampling block), each chunk going sample -> outcomes -> (payments + waterfall, one
+short Python loop over periods, vectorised over paths) -> government -> metrics; only
+per-path metrics and compact per-period arrays are kept.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pfs import finance
+from pfs.capital import Stack
+from pfs.government import (
+    by_fiscal_year,
+    payer_discount_factors,
+    present_value,
+    programme_costs,
+    savings_by_payer,
+)
+from pfs.outcomes import OutcomePaths, outcomes
+from pfs.payments import PayerLedger, apply_outcome_cap, group_due
+from pfs.results import Comparison, PeriodArrays, Results
+from pfs.sampling import BLOCK, Draws, sample
+from pfs.scenario import PfsError, Sampling, Scenario
+
+FloatArray = NDArray[np.float64]
+
+DEFAULT_CHUNK = 2 * BLOCK
+
+
+@dataclass
+class ChunkResult:
+    """Per-path metrics and per-period arrays of one chunk."""
+
+    metrics: dict[str, FloatArray]
+    periods: PeriodArrays
+
+
+def _payment_schedule(sc: Scenario) -> dict[int, list[tuple[str, int, list[int]]]]:
+    schedule: dict[int, list[tuple[str, int, list[int]]]] = defaultdict(list)
+    for o in sc.outcomes:
+        lag = sc.payment_lag(o)
+        for g, (period, cohorts) in enumerate(sc.measurement_groups(o)):
+            schedule[period + lag].append((o.id, g, cohorts))
+    return schedule
+
+
+def _weighted_measured(sc: Scenario, op: OutcomePaths, outcome_id: str) -> FloatArray:
+    """Participant-weighted average of an outcome's group estimates ``[paths]``."""
+    o = sc.outcome(outcome_id)
+    groups = sc.measurement_groups(o)
+    measured = op.by_outcome[outcome_id].measured_effect
+    if len(groups) == 1:
+        return measured[:, 0]
+    weights = np.stack([op.participants[:, idx].sum(axis=1) for _, idx in groups], axis=1)
+    return (measured * weights).sum(axis=1) / weights.sum(axis=1)
+
+
+def run_chunk(sc: Scenario, draws: Draws) -> ChunkResult:
+    """Push one chunk of sampled paths through the whole pipeline."""
+    n, horizon, ppy = draws.n, sc.horizon, sc.periods_per_year
+    op = outcomes(sc, draws)
+    costs, ffs_costs = programme_costs(sc, draws, op)
+    savings = savings_by_payer(sc, op)
+    payer_ids = [p.id for p in sc.payers]
+    ledgers = {p.id: PayerLedger(p, n) for p in sc.payers}
+    schedule = _payment_schedule(sc)
+    stack = Stack(sc, n)
+    payments = np.zeros((len(payer_ids), n, horizon))
+    paid = {o.id: np.zeros(n) for o in sc.outcomes}
+    due_total = {o.id: np.zeros(n) for o in sc.outcomes}
+    to_provider = np.zeros(n)
+    retained = np.zeros(n)
+
+    for t in range(horizon):
+        stack.accrue()
+        stack.fund(t, costs[:, t])
+        events = schedule.get(t, [])
+        if not events and not any(led.carry for led in ledgers.values()):
+            continue
+        repaid = stack.investors_repaid()
+        due: dict[str, dict[str, FloatArray]] = {pid: {} for pid in payer_ids}
+        for outcome_id, group, cohorts in events:
+            o = sc.outcome(outcome_id)
+            amount = group_due(
+                sc, o, op.by_outcome[outcome_id], op.participants, cohorts, group, repaid
+            )
+            amount = apply_outcome_cap(amount, due_total[outcome_id], o.payment.cap)
+            due_total[outcome_id] += amount
+            bucket = due[o.payment.payer]
+            bucket[outcome_id] = bucket.get(outcome_id, 0.0) + amount
+        settled = {pid: ledgers[pid].settle(due[pid]) for pid in payer_ids}
+        by_payer = np.stack([sum(s.values(), np.zeros(n)) for s in settled.values()])
+        total = by_payer.sum(axis=0)
+        dist = stack.distribute(t, total)
+        keep = 1.0 - dist.retained / np.where(total > 0, total, 1.0)
+        for i, pid in enumerate(payer_ids):
+            ledgers[pid].refund(by_payer[i] * (1.0 - keep))
+            for outcome_id, amount in settled[pid].items():
+                paid[outcome_id] += amount * keep
+        payments[:, :, t] = by_payer * keep
+        to_provider += dist.to_provider
+        retained += dist.retained
+    stack.close()
+    return ChunkResult(
+        metrics=_metrics(sc, op, stack, payments, savings, costs, ffs_costs, paid,
+                         to_provider, retained, ledgers),
+        periods=PeriodArrays(
+            payments=payments.astype(np.float32),
+            savings=savings.astype(np.float32),
+            costs=costs.astype(np.float32),
+            investor_flows=stack.flows[stack.investor_rows].sum(axis=0).astype(np.float32),
+        ),
+    )
+
+
+def _metrics(
+    sc: Scenario,
+    op: OutcomePaths,
+    stack: Stack,
+    payments: FloatArray,
+    savings: FloatArray,
+    costs: FloatArray,
+    ffs_costs: FloatArray,
+    paid: dict[str, FloatArray],
+    to_provider: FloatArray,
+    retained: FloatArray,
+    ledgers: Mapping[str, PayerLedger],
+) -> dict[str, FloatArray]:
+    ppy = sc.periods_per_year
+    factors = payer_discount_factors(sc)
+    payments_pv = present_value(payments, factors)
+    savings_pv = present_value(savings, factors)
+    ffs_pv = ffs_costs @ factors[0]
+    rows = stack.investor_rows
+    investor_flows = stack.flows[rows].sum(axis=0)
+    investor_drawn = stack.drawn[rows].sum(axis=0)
+    investor_received = stack.received[rows].sum(axis=0)
+    loss = stack.principal_loss()
+    m: dict[str, FloatArray] = {
+        "outcome_payments": payments.sum(axis=(0, 2)),
+        "outcome_payments_pv": payments_pv,
+        "gross_savings_pv": savings_pv,
+        "gov_net_savings_pv": savings_pv - payments_pv,
+        "ffs_net_savings_pv": savings_pv - ffs_pv,
+        "pfs_vs_ffs_pv": ffs_pv - payments_pv,
+        "investor_irr": finance.annualise(finance.irr(investor_flows), ppy),
+        "investor_moic": np.divide(
+            investor_received, investor_drawn, out=np.full_like(investor_drawn, np.nan),
+            where=investor_drawn > 0,
+        ),
+        "investor_loss": loss[rows].sum(axis=0),
+        "investor_repaid": stack.investors_repaid().astype(np.float64),
+        "investor_drawn": investor_drawn,
+        "guarantee_paid": stack.guarantee_paid.sum(axis=0),
+        "programme_cost": costs.sum(axis=1),
+        "programme_cost_pv": costs @ factors[0],
+        "unfunded_costs": stack.unfunded,
+        "residual_to_provider": to_provider,
+        "residual_retained": retained,
+        "payments_forfeited": sum((led.forfeited for led in ledgers.values()), np.zeros(stack.n)),
+        "payments_deferred_unpaid": sum(
+            (led.deferred_unpaid() for led in ledgers.values()), np.zeros(stack.n)
+        ),
+        "max_annual_outlay": by_fiscal_year(payments.sum(axis=0), ppy).max(axis=1),
+    }
+    for o in sc.outcomes:
+        draw = op.by_outcome[o.id]
+        m[f"true_effect.{o.id}"] = draw.true_effect.copy()
+        m[f"measured_effect.{o.id}"] = _weighted_measured(sc, op, o.id)
+        m[f"paid.{o.id}"] = paid[o.id]
+        m[f"true_units.{o.id}"] = draw.true_units.sum(axis=1)
+    for k, tranche in enumerate(stack.tranches):
+        flows = stack.flows[k]
+        drawn = stack.drawn[k]
+        m[f"drawn.{tranche.id}"] = drawn
+        m[f"received.{tranche.id}"] = stack.received[k]
+        m[f"irr.{tranche.id}"] = finance.annualise(finance.irr(flows), ppy)
+        m[f"moic.{tranche.id}"] = np.divide(
+            stack.received[k], drawn, out=np.full_like(drawn, np.nan), where=drawn > 0
+        )
+        m[f"loss.{tranche.id}"] = loss[k]
+    return m
+
+
+def simulate(
+    scenario: Scenario,
+    paths: int | None = None,
+    seed: int | None = None,
+    *,
+    sampling: Sampling | str | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    keep_inputs: bool = True,
+) -> Results:
+    """Run a Monte Carlo simulation of a scenario.
+
+    Args:
+        scenario: the deal.
+        paths: number of paths (default: the scenario's ``simulation.paths``).
+        seed: random seed (default: the scenario's ``simulation.seed``).
+        sampling: ``random``, ``lhs`` or ``sobol`` (default: the scenario's).
+        chunk_size: paths per chunk; results do not depend on it.
+        keep_inputs: keep sampled input values as ``input.<name>`` columns.
+
+    Returns:
+        The :class:`~pfs.results.Results`.
+    """
+    sim = scenario.simulation
+    paths = sim.paths if paths is None else int(paths)
+    seed = sim.seed if seed is None else int(seed)
+    method = Sampling(sampling if sampling is not None else sim.sampling)
+    if paths <= 0:
+        raise PfsError(f"paths must be a positive number, got {paths}")
+    if chunk_size <= 0:
+        raise PfsError(f"chunk_size must be positive, got {chunk_size}")
+    started = time.perf_counter()
+    chunks: list[ChunkResult] = []
+    inputs: dict[str, list[FloatArray]] = defaultdict(list)
+    for start in range(0, paths, chunk_size):
+        stop = min(start + chunk_size, paths)
+        draws = sample(scenario, start, stop, seed, method)
+        chunks.append(run_chunk(scenario, draws))
+        if keep_inputs:
+            for name, values in draws.values.items():
+                inputs[f"input.{name}"].append(values)
+    metrics = {k: np.concatenate([c.metrics[k] for c in chunks]) for k in chunks[0].metrics}
+    for name, parts in inputs.items():
+        metrics[name] = np.concatenate(parts)
+    periods = PeriodArrays.concatenate([c.periods for c in chunks])
+    return Results(
+        scenario=scenario,
+        metrics=metrics,
+        periods=periods,
+        seed=seed,
+        sampling=method,
+        elapsed=time.perf_counter() - started,
+    )
+
+
+def compare(
+    scenarios: Mapping[str, Scenario],
+    paths: int | None = None,
+    seed: int | None = None,
+    **kwargs: object,
+) -> Comparison:
+    """Simulate several scenarios with common random numbers (same seed and streams)."""
+    first = next(iter(scenarios.values()))
+    paths = first.simulation.paths if paths is None else paths
+    seed = first.simulation.seed if seed is None else seed
+    return Comparison({
+        name: simulate(sc, paths=paths, seed=seed, **kwargs)  # type: ignore[arg-type]
+        for name, sc in scenarios.items()
+    })

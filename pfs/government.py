@@ -1,0 +1,97 @@
+"""Government view: costs, savings, discounting and budget years.
+
+Stage: government. Pure functions that turn per-period arrays into the public
+sector's figures: programme costs (what fee-for-service would pay), savings by payer
+from the *true* outcomes, present values at each payer's discount rate, and outlays
+grouped by budget (fiscal) year.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pfs.finance import discount_factors
+from pfs.outcomes import OutcomePaths
+from pfs.sampling import Draws
+from pfs.scenario import Scenario
+
+FloatArray = NDArray[np.float64]
+
+
+def programme_costs(sc: Scenario, draws: Draws, op: OutcomePaths) -> tuple[FloatArray, FloatArray]:
+    """Costs of delivering the programme by period.
+
+    Returns:
+        ``(all_costs, ffs_costs)``, each ``[paths, periods]``: every cost the deal
+        must fund, and the costs government would bear paying the provider directly
+        (without costs marked ``pfs_only``).
+    """
+    n, horizon = draws.n, sc.horizon
+    prog = sc.program
+    unit_cost = np.maximum(
+        np.broadcast_to(draws.get("program.cost_per_participant", prog.cost_per_participant), (n,)),  # type: ignore[arg-type]
+        0.0,
+    )
+    costs = np.zeros((n, horizon))
+    spread = prog.service_periods
+    for i, cohort in enumerate(prog.cohorts):
+        per_period = op.participants[:, i] * unit_cost / spread
+        for s in range(spread):
+            costs[:, min(cohort.period + s, horizon - 1)] += per_period
+    ffs = costs.copy()
+    for fc in prog.fixed_costs:
+        amount = np.maximum(
+            np.broadcast_to(draws.get(f"program.fixed_costs.{fc.name}.per_period", fc.per_period), (n,)),  # type: ignore[arg-type]
+            0.0,
+        )
+        for p in fc.periods:
+            costs[:, p] += amount
+            if not fc.pfs_only:
+                ffs[:, p] += amount
+    return costs, ffs
+
+
+def savings_by_payer(sc: Scenario, op: OutcomePaths) -> FloatArray:
+    """Public savings from the true outcomes, by payer and period ``[payers, paths, periods]``.
+
+    A cohort's savings for an outcome are realised in the period its outcome window
+    ends (enrolment period + ``measured_after``), split by ``savings_to``.
+    """
+    payer_ids = [p.id for p in sc.payers]
+    n = op.participants.shape[0]
+    out = np.zeros((len(payer_ids), n, sc.horizon))
+    for o in sc.outcomes:
+        draw = op.by_outcome[o.id]
+        for c, cohort in enumerate(sc.program.cohorts):
+            period = cohort.period + o.measured_after
+            if period >= sc.horizon:
+                continue
+            value = draw.true_units[:, c] * draw.value_per_unit
+            for saver, share in o.savings_to.items():
+                out[payer_ids.index(saver), :, period] += share * value
+    return out
+
+
+def payer_discount_factors(sc: Scenario) -> FloatArray:
+    """Discount factor of each payer for each period ``[payers, periods]``."""
+    return np.stack(
+        [discount_factors(sc.horizon, p.discount_rate, sc.periods_per_year) for p in sc.payers]
+    )
+
+
+def present_value(by_payer: FloatArray, factors: FloatArray) -> FloatArray:
+    """Sum over payers of flows ``[payers, paths, periods]`` discounted -> ``[paths]``."""
+    return np.einsum("kpt,kt->p", by_payer, factors)
+
+
+def by_fiscal_year(per_period: FloatArray, periods_per_year: int) -> FloatArray:
+    """Sum ``[..., periods]`` into budget years ``[..., years]`` (year 1 = periods 0..)."""
+    horizon = per_period.shape[-1]
+    years = -(-horizon // periods_per_year)
+    pad = years * periods_per_year - horizon
+    if pad:
+        width = [(0, 0)] * (per_period.ndim - 1) + [(0, pad)]
+        per_period = np.pad(per_period, width)
+    shape = (*per_period.shape[:-1], years, periods_per_year)
+    return per_period.reshape(shape).sum(axis=-1)

@@ -1,0 +1,629 @@
+"""Scenario files: pydantic models, loading, dumping and dotted overrides.
+
+Stage: input. Takes a YAML file (or a mapping) and returns an immutable, validated
+:class:`Scenario`. Every problem is reported as a :class:`ScenarioError` naming the
+file, the field path (``outcomes[0].payment.cap``) and what is wrong; unknown keys are
+errors, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pfs.distributions import NonNegValue, Value, is_uncertain
+
+
+class PfsError(Exception):
+    """Base class of user-facing errors (bad input, not bugs)."""
+
+
+class ScenarioError(PfsError):
+    """A scenario that cannot be used, with where and why.
+
+    Attributes:
+        source: the file (or ``"<scenario>"`` for in-memory data).
+        field: dotted field path, e.g. ``outcomes[0].payment.cap``.
+        problem: what is wrong, in plain words.
+    """
+
+    def __init__(self, source: str, field: str, problem: str):
+        self.source, self.field, self.problem = source, field, problem
+        where = f"{source}: {field}" if field else source
+        super().__init__(f"{where}: {problem}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- enums
+class Direction(StrEnum):
+    """Whether success means fewer (``decrease``) or more (``increase``) units."""
+
+    decrease = "decrease"
+    increase = "increase"
+
+
+class EffectType(StrEnum):
+    """``relative``: fraction of the baseline; ``absolute``: units per participant."""
+
+    relative = "relative"
+    absolute = "absolute"
+
+
+class Design(StrEnum):
+    """Evaluation designs (documentation only; noise comes from the standard error)."""
+
+    rct = "rct"
+    quasi_experimental = "quasi_experimental"
+    historical_comparison = "historical_comparison"
+    validated_administrative = "validated_administrative"
+
+
+class Measurement(StrEnum):
+    """``per_cohort``: each cohort measured and paid on its own; ``pooled``: once."""
+
+    per_cohort = "per_cohort"
+    pooled = "pooled"
+
+
+class Rule(StrEnum):
+    """Payment rules."""
+
+    rate_card = "rate_card"
+    tiers = "tiers"
+    share_of_savings = "share_of_savings"
+
+
+class PayOn(StrEnum):
+    """Rate card base: every measured unit, or only units above the threshold."""
+
+    all_units = "all"
+    above_threshold = "above_threshold"
+
+
+class AmountBasis(StrEnum):
+    """Tier amounts are totals for the whole programme or per participant."""
+
+    absolute = "absolute"
+    per_participant = "per_participant"
+
+
+class Excess(StrEnum):
+    """What happens to payments over a payer's per-period appropriation."""
+
+    defer = "defer"
+    forfeit = "forfeit"
+
+
+class TrancheKind(StrEnum):
+    """Kinds of capital."""
+
+    loan = "loan"
+    recoverable_grant = "recoverable_grant"
+    grant = "grant"
+    deferred_fee = "deferred_fee"
+
+
+class DrawRule(StrEnum):
+    """Capital drawn as costs occur, or all at the start."""
+
+    as_needed = "as_needed"
+    upfront = "upfront"
+
+
+class Sampling(StrEnum):
+    """Sampling methods for the uncertain inputs."""
+
+    random = "random"
+    lhs = "lhs"
+    sobol = "sobol"
+
+
+RETAINED = "retained_by_payer"
+PROVIDER = "provider"
+
+
+# ------------------------------------------------------------------------ programme
+class Cohort(_Model):
+    """A group of participants enrolled in one period."""
+
+    period: int = Field(ge=0, description="Period of enrolment (0 = first).")
+    size: float = Field(gt=0, description="Planned participants.")
+
+
+class FixedCost(_Model):
+    """A cost that does not scale with participants (intermediary, evaluation, ...)."""
+
+    name: str
+    per_period: NonNegValue
+    periods: list[int] = Field(min_length=1)
+    pfs_only: bool = Field(
+        default=False,
+        description="True for costs that exist only because of the PFS deal "
+        "(intermediary, evaluation); excluded from the fee-for-service comparison.",
+    )
+
+
+class Program(_Model):
+    """The service: who is enrolled, when, and what it costs."""
+
+    cohorts: list[Cohort] = Field(min_length=1)
+    enrollment_factor: NonNegValue = 1.0
+    cost_per_participant: NonNegValue
+    service_periods: int = Field(
+        default=1, ge=1, description="Periods over which a cohort's cost is spread."
+    )
+    fixed_costs: list[FixedCost] = Field(default_factory=list)
+
+
+# ------------------------------------------------------------------------ outcomes
+class Evaluation(_Model):
+    """How an outcome is measured: estimate = true effect + bias + sampling error.
+
+    The standard error is given directly, or derived from the evaluation's sample
+    sizes and the per-participant standard deviation of the outcome.
+    """
+
+    design: Design = Design.rct
+    standard_error: float | None = Field(default=None, ge=0)
+    sample_size: int | None = Field(default=None, gt=0, description="Treatment group size.")
+    control_size: int | None = Field(default=None, gt=0)
+    outcome_sd: float | None = Field(default=None, gt=0)
+    bias: Value = 0.0
+    measurement: Measurement = Measurement.pooled
+
+
+class Tier(_Model):
+    """A step of a tiered schedule: from measured effect ``at``, pay ``amount``."""
+
+    at: float
+    amount: float = Field(ge=0)
+
+
+class Payment(_Model):
+    """How an outcome is paid for."""
+
+    payer: str
+    rule: Rule
+    price_per_unit: float | None = Field(default=None, ge=0)
+    pay_on: PayOn = PayOn.all_units
+    threshold: float = 0.0
+    tiers: list[Tier] | None = None
+    interpolate: bool = False
+    amount_basis: AmountBasis = AmountBasis.absolute
+    share: float | None = Field(default=None, ge=0, le=1)
+    share_after_repaid: float | None = Field(default=None, ge=0, le=1)
+    cap: float | None = Field(default=None, ge=0)
+    lag: int | None = Field(default=None, ge=0)
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers_in_order(cls, tiers: list[Tier] | None) -> list[Tier] | None:
+        if tiers is None:
+            return None
+        if not tiers:
+            raise ValueError("needs at least one tier")
+        for before, after in zip(tiers, tiers[1:], strict=False):
+            if not after.at > before.at:
+                raise ValueError(
+                    f"tiers must be in increasing order of 'at': {after.at:g} comes after "
+                    f"{before.at:g}"
+                )
+        return tiers
+
+
+class Outcome(_Model):
+    """One outcome: counterfactual baseline, true effect, value, evaluation, payment."""
+
+    id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    label: str = ""
+    direction: Direction = Direction.decrease
+    unit: str = "units"
+    baseline: NonNegValue = Field(description="Counterfactual units per participant.")
+    effect: Value = Field(description="True improvement (positive = good).")
+    effect_type: EffectType = EffectType.relative
+    measured_after: int = Field(default=1, ge=0)
+    value_per_unit: NonNegValue = 0.0
+    savings_to: dict[str, float] = Field(default_factory=dict)
+    evaluation: Evaluation = Field(default_factory=Evaluation)
+    payment: Payment
+
+
+# ------------------------------------------------------------------ payers, capital
+class Payer(_Model):
+    """A government body that pays for outcomes (and may receive savings)."""
+
+    id: str
+    label: str = ""
+    discount_rate: float = Field(default=0.03, ge=0, lt=1)
+    total_cap: float | None = Field(default=None, ge=0)
+    per_period_cap: float | None = Field(default=None, ge=0)
+    excess: Excess = Excess.defer
+    payment_lag: int = Field(default=0, ge=0)
+
+
+class Tranche(_Model):
+    """A piece of the capital stack."""
+
+    id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    label: str = ""
+    kind: TrancheKind = TrancheKind.loan
+    amount: float = Field(ge=0)
+    rate: float = Field(default=0.0, ge=0, description="Annual coupon accruing on the balance.")
+    seniority: int = Field(default=1, ge=1, description="1 is repaid first.")
+    max_return: float | None = Field(
+        default=None, ge=0, description="Annual cap on return when the tranche takes residual."
+    )
+    investor: bool | None = Field(
+        default=None, description="Counted in investor metrics (default: loans and "
+        "recoverable grants)."
+    )
+
+    @property
+    def is_investor(self) -> bool:
+        """Whether this tranche counts towards the aggregate investor metrics."""
+        if self.investor is not None:
+            return self.investor
+        return self.kind in (TrancheKind.loan, TrancheKind.recoverable_grant)
+
+    @property
+    def repayable(self) -> bool:
+        """Grants are never repaid; everything else is."""
+        return self.kind != TrancheKind.grant
+
+
+class Guarantee(_Model):
+    """Covers a tranche's principal loss, up to ``amount`` (``share`` of the loss)."""
+
+    id: str
+    covers: str
+    amount: float = Field(ge=0)
+    share: float = Field(default=1.0, gt=0, le=1)
+
+
+class Capital(_Model):
+    """Who funds the work and how outcome payments flow back (the waterfall)."""
+
+    tranches: list[Tranche] = Field(min_length=1)
+    guarantees: list[Guarantee] = Field(default_factory=list)
+    draw: DrawRule = DrawRule.as_needed
+    residual: str = Field(
+        default=RETAINED,
+        description="Who gets payments beyond what the stack is owed: "
+        "'retained_by_payer', 'provider', or a tranche id.",
+    )
+
+
+class Simulation(_Model):
+    """Default simulation settings."""
+
+    paths: int = Field(default=20_000, gt=0)
+    seed: int = Field(default=1, ge=0)
+    sampling: Sampling = Sampling.random
+
+
+# ------------------------------------------------------------------------ scenario
+class Scenario(_Model):
+    """A whole Pay for Success deal (the scenario file)."""
+
+    name: str
+    description: str = ""
+    currency: str = "USD"
+    periods_per_year: int = Field(default=1, ge=1, le=12)
+    horizon: int = Field(gt=0, le=600)
+    program: Program
+    outcomes: list[Outcome] = Field(min_length=1)
+    payers: list[Payer] = Field(min_length=1)
+    capital: Capital
+    simulation: Simulation = Field(default_factory=Simulation)
+    sources: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+    # -------------------------------------------------------------- lookups
+    def outcome(self, outcome_id: str) -> Outcome:
+        """The outcome with this id."""
+        return next(o for o in self.outcomes if o.id == outcome_id)
+
+    def payer(self, payer_id: str) -> Payer:
+        """The payer with this id."""
+        return next(p for p in self.payers if p.id == payer_id)
+
+    def tranche(self, tranche_id: str) -> Tranche:
+        """The tranche with this id."""
+        return next(t for t in self.capital.tranches if t.id == tranche_id)
+
+    def payment_lag(self, outcome: Outcome) -> int:
+        """Periods between measurement and payment for ``outcome``."""
+        lag = outcome.payment.lag
+        return self.payer(outcome.payment.payer).payment_lag if lag is None else lag
+
+    def measurement_groups(self, outcome: Outcome) -> list[tuple[int, list[int]]]:
+        """Measurement events of an outcome: ``(period measured, cohort indices)``."""
+        cohorts = self.program.cohorts
+        if outcome.evaluation.measurement == Measurement.pooled:
+            period = max(c.period for c in cohorts) + outcome.measured_after
+            return [(period, list(range(len(cohorts))))]
+        return [(c.period + outcome.measured_after, [i]) for i, c in enumerate(cohorts)]
+
+    def standard_error(self, outcome: Outcome) -> float:
+        """Standard error of the whole evaluation's effect estimate (effect units)."""
+        ev = outcome.evaluation
+        if ev.standard_error is not None:
+            return ev.standard_error
+        assert ev.sample_size is not None and ev.outcome_sd is not None
+        control = ev.control_size or ev.sample_size
+        se_units = ev.outcome_sd * math.sqrt(1 / ev.sample_size + 1 / control)
+        if outcome.effect_type == EffectType.absolute:
+            return se_units
+        from pfs.distributions import value_mean
+
+        baseline = value_mean(outcome.baseline)
+        return se_units / baseline if baseline > 0 else math.inf
+
+    def uncertain_inputs(self) -> dict[str, Any]:
+        """Every uncertain input by its dotted name (the key of its random stream)."""
+        found: dict[str, Any] = {}
+        if is_uncertain(self.program.enrollment_factor):
+            found["program.enrollment_factor"] = self.program.enrollment_factor
+        if is_uncertain(self.program.cost_per_participant):
+            found["program.cost_per_participant"] = self.program.cost_per_participant
+        for fc in self.program.fixed_costs:
+            if is_uncertain(fc.per_period):
+                found[f"program.fixed_costs.{fc.name}.per_period"] = fc.per_period
+        for o in self.outcomes:
+            for field in ("baseline", "effect", "value_per_unit"):
+                if is_uncertain(getattr(o, field)):
+                    found[f"outcomes.{o.id}.{field}"] = getattr(o, field)
+            if is_uncertain(o.evaluation.bias):
+                found[f"outcomes.{o.id}.evaluation.bias"] = o.evaluation.bias
+        return found
+
+    # ------------------------------------------------------------ transforms
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON types) of the scenario, defaults omitted where unset."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def to_yaml(self) -> str:
+        """The scenario as a YAML document that :func:`load_scenario` reads back."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True, width=100)
+
+    def canonical(self) -> str:
+        """A canonical JSON string: equal scenarios give equal strings (cache key)."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+    def with_overrides(self, overrides: dict[str, Any], source: str = "<override>") -> Scenario:
+        """A new scenario with dotted-path overrides applied and re-validated.
+
+        Paths use ids for list items (``outcomes.bed_days.effect``,
+        ``capital.tranches.senior.amount``) or indices (``program.cohorts.0.size``).
+
+        Raises:
+            ScenarioError: when a path names no field or the result is invalid.
+        """
+        data = self.model_dump(mode="json")
+        for path, value in overrides.items():
+            _set_path(data, path, value)
+        return scenario_from_dict(data, source=source)
+
+
+# --------------------------------------------------------------- loading & errors
+def format_loc(loc: tuple[int | str, ...]) -> str:
+    """``('outcomes', 0, 'payment', 'cap')`` -> ``outcomes[0].payment.cap``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _problem(error: dict[str, Any]) -> str:
+    kind, msg = error["type"], error["msg"]
+    if kind == "extra_forbidden":
+        return "unknown field (not part of the scenario format)"
+    if kind == "missing":
+        return "required field is missing"
+    return str(msg).removeprefix("Value error, ")
+
+
+def _validation_to_error(err: ValidationError, source: str) -> ScenarioError:
+    errors = err.errors()
+    first = errors[0]
+    problem = _problem(dict(first))
+    if len(errors) > 1:
+        problem += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return ScenarioError(source, format_loc(tuple(first["loc"])), problem)
+
+
+def _check_references(sc: Scenario, source: str) -> None:
+    """Cross-field checks that pydantic cannot express field by field."""
+
+    def fail(field: str, problem: str) -> None:
+        raise ScenarioError(source, field, problem)
+
+    payer_ids = [p.id for p in sc.payers]
+    tranche_ids = [t.id for t in sc.capital.tranches]
+    for kind, ids in (("payers", payer_ids), ("capital.tranches", tranche_ids),
+                      ("outcomes", [o.id for o in sc.outcomes])):
+        dupes = {i for i in ids if ids.count(i) > 1}
+        if dupes:
+            fail(kind, f"duplicate id {sorted(dupes)[0]!r}")
+    last = sc.horizon - 1
+    for i, c in enumerate(sc.program.cohorts):
+        if c.period > last:
+            fail(f"program.cohorts[{i}].period", f"period {c.period} is beyond the horizon "
+                 f"({sc.horizon} periods, last is {last})")
+    for i, fc in enumerate(sc.program.fixed_costs):
+        bad = [p for p in fc.periods if not 0 <= p <= last]
+        if bad:
+            fail(f"program.fixed_costs[{i}].periods", f"period {bad[0]} is outside 0..{last}")
+    for i, o in enumerate(sc.outcomes):
+        at = f"outcomes[{i}]"
+        pay = o.payment
+        if pay.payer not in payer_ids:
+            fail(f"{at}.payment.payer", f"no payer with id {pay.payer!r} (payers: "
+                 f"{', '.join(payer_ids)})")
+        for saver, share in o.savings_to.items():
+            if saver not in payer_ids:
+                fail(f"{at}.savings_to.{saver}", f"no payer with id {saver!r}")
+            if not 0 <= share <= 1:
+                fail(f"{at}.savings_to.{saver}", f"share must be between 0 and 1, got {share}")
+        if sum(o.savings_to.values()) > 1 + 1e-9:
+            fail(f"{at}.savings_to", "shares add up to more than 1")
+        ev = o.evaluation
+        if ev.standard_error is None and (ev.sample_size is None or ev.outcome_sd is None):
+            fail(f"{at}.evaluation", "give standard_error, or sample_size and outcome_sd")
+        if pay.rule == Rule.rate_card and pay.price_per_unit is None:
+            fail(f"{at}.payment.price_per_unit", "a rate_card payment needs price_per_unit")
+        if pay.rule == Rule.tiers and not pay.tiers:
+            fail(f"{at}.payment.tiers", "a tiers payment needs a list of tiers")
+        if pay.rule == Rule.share_of_savings and pay.share is None:
+            fail(f"{at}.payment.share", "a share_of_savings payment needs share")
+        if pay.rule != Rule.tiers and pay.tiers:
+            fail(f"{at}.payment.tiers", f"tiers given but rule is {pay.rule.value}")
+        lag = sc.payment_lag(o)
+        for period, _ in sc.measurement_groups(o):
+            if period + lag > last:
+                fail(f"{at}.measured_after",
+                     f"a payment measured in period {period} falls due in period "
+                     f"{period + lag}, beyond the horizon (last period {last}); "
+                     f"raise horizon")
+    for i, g in enumerate(sc.capital.guarantees):
+        if g.covers not in tranche_ids:
+            fail(f"capital.guarantees[{i}].covers", f"no tranche with id {g.covers!r}")
+    residual = sc.capital.residual
+    if residual not in (RETAINED, PROVIDER, *tranche_ids):
+        fail("capital.residual", f"must be {RETAINED!r}, {PROVIDER!r} or a tranche id, "
+             f"got {residual!r}")
+    if residual in tranche_ids and not sc.tranche(residual).repayable:
+        fail("capital.residual", f"tranche {residual!r} is a grant and cannot take the residual")
+
+
+def scenario_from_dict(data: Any, source: str = "<scenario>") -> Scenario:
+    """Validate plain data into a :class:`Scenario`.
+
+    Raises:
+        ScenarioError: naming the source, field path and problem.
+    """
+    if not isinstance(data, dict):
+        raise ScenarioError(source, "", "a scenario must be a mapping of fields")
+    try:
+        sc = Scenario.model_validate(data)
+    except ValidationError as err:
+        raise _validation_to_error(err, source) from None
+    _check_references(sc, source)
+    return sc
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file.
+
+    Raises:
+        ScenarioError: unreadable file, malformed YAML, or invalid content.
+    """
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(source, "", "file not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ScenarioError(source, "", f"cannot read file ({err})") from None
+    return parse_scenario_text(text, source)
+
+
+def parse_scenario_text(text: str, source: str = "<scenario>") -> Scenario:
+    """Validate a YAML document (e.g. an upload) into a :class:`Scenario`."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        reason = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ScenarioError(source, where, f"malformed YAML: {reason}") from None
+    return scenario_from_dict(data, source=source)
+
+
+def dump_scenario(sc: Scenario, path: str | Path) -> None:
+    """Write a scenario as YAML."""
+    Path(path).write_text(sc.to_yaml(), encoding="utf-8")
+
+
+# ------------------------------------------------------------------ overrides
+def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    node: Any = data
+    walked: list[str] = []
+
+    def fail(problem: str) -> None:
+        raise ScenarioError("<override>", path, problem)
+
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            index = _list_index(node, part)
+            if index is None:
+                ids = [str(item.get("id", item.get("name"))) for item in node
+                       if isinstance(item, dict)]
+                where = ".".join(walked) or "scenario"
+                fail(f"no item {part!r} in {where} (ids: {', '.join(ids) or 'none'})")
+                return
+            if last:
+                node[index] = copy.deepcopy(value)
+            node = node[index]
+        elif isinstance(node, dict):
+            if part not in node:
+                where = ".".join(walked) or "scenario"
+                fail(f"{where} has no field {part!r}")
+            if last:
+                node[part] = copy.deepcopy(value)
+            node = node[part]
+        else:
+            fail(f"{'.'.join(walked)} is a value, not a section")
+        walked.append(part)
+
+
+def _list_index(items: list[Any], key: str) -> int | None:
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and key in (item.get("id"), item.get("name")):
+            return i
+    if key.isdigit() and int(key) < len(items):
+        return int(key)
+    return None
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse ``path=value`` (value in YAML syntax) as given to ``--set``.
+
+    Raises:
+        ScenarioError: when there is no ``=`` or the value is not valid YAML.
+    """
+    if "=" not in text:
+        raise ScenarioError("<override>", text, "expected path=value")
+    path, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        raise ScenarioError("<override>", path.strip(), f"value {raw!r} is not valid") from None
+    return path.strip(), value
+
+
+def default_scenario_path() -> Path:
+    """The bundled default teaching scenario."""
+    return scenarios_dir() / "teaching_reentry.yaml"
+
+
+def scenarios_dir() -> Path:
+    """The folder of bundled presets (``scenarios/`` beside the package)."""
+    return Path(__file__).resolve().parent.parent / "scenarios"
+
