@@ -71,6 +71,7 @@ class Stack:
         self.from_payments = np.zeros((k, n))
         self.remaining = np.repeat(self.amount, n, axis=1)
         self.cash = np.zeros(n)
+        self.returned = np.zeros(n)
         self.unfunded = np.zeros(n)
         self.flows = np.zeros((k, n, sc.horizon))
         self.guarantee_paid = np.zeros((k, n))
@@ -166,6 +167,7 @@ class Stack:
             self.received += back
             self.flows[:, :, last] += back
             returned = self.cash.copy()
+            self.returned += returned
             self.cash[:] = 0.0
         ids = [t.id for t in self.tranches]
         for g in self.sc.capital.guarantees:

@@ -165,6 +165,8 @@ def _metrics(
         "programme_cost": costs.sum(axis=1),
         "programme_cost_pv": costs @ factors[0],
         "unfunded_costs": stack.unfunded,
+        "paid_to_capital": stack.from_payments.sum(axis=0),
+        "unspent_capital_returned": stack.returned,
         "residual_to_provider": to_provider,
         "residual_retained": retained,
         "payments_forfeited": sum((led.forfeited for led in ledgers.values()), np.zeros(stack.n)),

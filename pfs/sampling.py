@@ -14,6 +14,7 @@ Sobol' sequence over all inputs, in sorted-name order, fast-forwarded to the ran
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,12 +39,15 @@ def _block_rng(seed: int, name: str, block: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, stream_key(name), block]))
 
 
-def _block_uniforms(seed: int, name: str, block: int, dim: int, method: Sampling) -> FloatArray:
+def _block_uniforms(
+    seed: int, name: str, block: int, dim: int, method: Sampling, rows: int = BLOCK
+) -> FloatArray:
+    """The first ``rows`` rows of a block (a prefix is the same numbers as the whole)."""
     rng = _block_rng(seed, name, block)
     if method == Sampling.lhs:
         strata = np.stack([rng.permutation(BLOCK) for _ in range(dim)], axis=1)
-        return (strata + rng.random((BLOCK, dim))) / BLOCK
-    return rng.random((BLOCK, dim))
+        return ((strata + rng.random((BLOCK, dim))) / BLOCK)[:rows]
+    return rng.random((rows, dim))
 
 
 def stream_uniforms(
@@ -55,7 +59,10 @@ def stream_uniforms(
         Array ``[stop - start, dim]``.
     """
     first, last = start // BLOCK, (stop - 1) // BLOCK
-    parts = [_block_uniforms(seed, name, b, dim, method) for b in range(first, last + 1)]
+    parts = [
+        _block_uniforms(seed, name, b, dim, method, min(BLOCK, stop - b * BLOCK))
+        for b in range(first, last + 1)
+    ]
     joined = parts[0] if len(parts) == 1 else np.concatenate(parts)
     offset = start - first * BLOCK
     out = joined[offset : offset + (stop - start)]
@@ -72,7 +79,9 @@ def sobol_uniforms(
     engine = qmc.Sobol(d=total, scramble=True, seed=np.random.default_rng([seed, key]))
     if start:
         engine.fast_forward(start)
-    points = np.clip(engine.random(stop - start), _EPS, 1 - _EPS)
+    with warnings.catch_warnings():  # chunks need not be powers of two
+        warnings.simplefilter("ignore", UserWarning)
+        points = np.clip(engine.random(stop - start), _EPS, 1 - _EPS)
     out, col = {}, 0
     for n in names:
         out[n] = points[:, col : col + dims[n]]
