@@ -303,6 +303,15 @@ class Capital(_Model):
     )
 
 
+class Correlation(_Model):
+    """Rank correlation between two uncertain inputs (Gaussian copula)."""
+
+    inputs: tuple[str, str] = Field(
+        description="Dotted names of two uncertain inputs, e.g. outcomes.a.effect."
+    )
+    rho: float = Field(ge=-1, le=1)
+
+
 class Simulation(_Model):
     """Default simulation settings."""
 
@@ -325,6 +334,7 @@ class Scenario(_Model):
     payers: list[Payer] = Field(min_length=1)
     capital: Capital
     simulation: Simulation = Field(default_factory=Simulation)
+    correlations: list[Correlation] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
@@ -501,6 +511,25 @@ def _check_references(sc: Scenario, source: str) -> None:
     for i, g in enumerate(sc.capital.guarantees):
         if g.covers not in tranche_ids:
             fail(f"capital.guarantees[{i}].covers", f"no tranche with id {g.covers!r}")
+    uncertain = sc.uncertain_inputs()
+    for i, corr in enumerate(sc.correlations):
+        for name in corr.inputs:
+            if name not in uncertain:
+                fail(f"correlations[{i}].inputs", f"{name!r} is not an uncertain input "
+                     f"(uncertain: {', '.join(uncertain) or 'none'})")
+        if corr.inputs[0] == corr.inputs[1]:
+            fail(f"correlations[{i}].inputs", "an input cannot be correlated with itself")
+    if sc.correlations:
+        import numpy as np
+
+        names = sorted({n for c in sc.correlations for n in c.inputs})
+        matrix = np.eye(len(names))
+        for c in sc.correlations:
+            a, b = names.index(c.inputs[0]), names.index(c.inputs[1])
+            matrix[a, b] = matrix[b, a] = c.rho
+        if np.linalg.eigvalsh(matrix).min() < -1e-10:
+            fail("correlations", "the correlations are not consistent (the matrix is not "
+                 "positive semi-definite)")
     residual = sc.capital.residual
     if residual not in (RETAINED, PROVIDER, *tranche_ids):
         fail("capital.residual", f"must be {RETAINED!r}, {PROVIDER!r} or a tranche id, "
