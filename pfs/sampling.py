@@ -9,6 +9,17 @@ chunked or which backend runs them, and two scenarios that share an input name s
 its draws (common random numbers). Methods: ``random`` (independent uniforms),
 ``lhs`` (Latin hypercube stratified within each block), ``sobol`` (one scrambled
 Sobol' sequence over all inputs, in sorted-name order, fast-forwarded to the range).
+
+Correlated inputs (``Scenario.correlations``) are joined by a Gaussian copula applied
+path by path to the uniforms, after they are drawn: the uniforms become normal
+scores, the scores of the correlated inputs are mixed by a lower-triangular factor
+of their normal-score correlation matrix, and mapped back to uniforms. Marginals are
+unchanged, results stay independent of chunking, inputs outside any correlation keep
+their draws exactly (common random numbers), and so does the first correlated input
+in sorted-name order. ``rho`` is Spearman's rank correlation; the normal-score
+correlation that gives it is ``2 sin(pi rho / 6)``. Under ``lhs`` the other correlated
+inputs lose the exact stratification (their marginals stay exact in distribution);
+under ``sobol`` the copula mixes columns of the same low-discrepancy point.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import ndtr, ndtri
 from scipy.stats import qmc
 
 from pfs.distributions import value_ppf
@@ -69,9 +81,7 @@ def stream_uniforms(
     return np.clip(out, _EPS, 1 - _EPS)
 
 
-def sobol_uniforms(
-    seed: int, dims: dict[str, int], start: int, stop: int
-) -> dict[str, FloatArray]:
+def sobol_uniforms(seed: int, dims: dict[str, int], start: int, stop: int) -> dict[str, FloatArray]:
     """Scrambled Sobol' points ``[start, stop)`` split into named input columns."""
     names = sorted(dims)
     total = sum(dims[n] for n in names)
@@ -124,6 +134,115 @@ def stream_dims(sc: Scenario) -> dict[str, int]:
     return dims
 
 
+def spearman_to_normal(rho: FloatArray | float) -> FloatArray:
+    """Normal-score (copula) correlation giving Spearman's rank correlation ``rho``."""
+    return np.asarray(2.0 * np.sin(np.pi * np.asarray(rho, dtype=np.float64) / 6.0))
+
+
+def correlation_matrix(sc: Scenario) -> tuple[list[str], FloatArray]:
+    """The correlated inputs (sorted names) and their Spearman correlation matrix.
+
+    Returns:
+        ``(names, matrix)``; ``matrix`` is ``[k, k]`` with ones on the diagonal and
+        zero where no correlation is given. Both are empty without correlations.
+    """
+    names = sorted({n for c in sc.correlations for n in c.inputs})
+    matrix = np.eye(len(names))
+    for c in sc.correlations:
+        a, b = names.index(c.inputs[0]), names.index(c.inputs[1])
+        matrix[a, b] = matrix[b, a] = c.rho
+    return names, matrix
+
+
+def _nearest_correlation(matrix: FloatArray) -> FloatArray:
+    """Clip negative eigenvalues and rescale to a unit diagonal (a PSD repair)."""
+    values, vectors = np.linalg.eigh(matrix)
+    if values.min() >= -1e-12:
+        return matrix
+    fixed = (vectors * np.maximum(values, 0.0)) @ vectors.T
+    scale = np.sqrt(np.diag(fixed))
+    return np.asarray(fixed / np.outer(scale, scale), dtype=np.float64)
+
+
+def copula_factor(spearman: FloatArray) -> FloatArray:
+    """Lower-triangular factor ``L`` with ``L @ L.T`` = the normal-score correlation.
+
+    A semi-definite Cholesky: a perfectly dependent input (``rho = ±1``) gets a zero
+    pivot instead of an error. Each row has unit length, so every mixed score is
+    standard normal and every marginal is exactly preserved.
+
+    Args:
+        spearman: Spearman correlation matrix ``[k, k]``.
+
+    Returns:
+        ``L`` ``[k, k]``; row ``i`` mixes the scores of inputs ``0..i``.
+    """
+    target = _nearest_correlation(spearman_to_normal(spearman))
+    np.fill_diagonal(target, 1.0)
+    k = target.shape[0]
+    factor = np.zeros((k, k))
+    for j in range(k):
+        pivot = target[j, j] - factor[j, :j] @ factor[j, :j]
+        if pivot > 1e-12:
+            factor[j, j] = np.sqrt(pivot)
+            factor[j + 1 :, j] = (target[j + 1 :, j] - factor[j + 1 :, :j] @ factor[j, :j]) / (
+                factor[j, j]
+            )
+    norms = np.linalg.norm(factor, axis=1)
+    return np.asarray(factor / np.where(norms > 0, norms, 1.0)[:, None], dtype=np.float64)
+
+
+def correlate_uniforms(
+    uniforms: dict[str, FloatArray], names: list[str], factor: FloatArray
+) -> dict[str, FloatArray]:
+    """Apply the Gaussian copula to the uniforms of ``names`` (path by path).
+
+    Args:
+        uniforms: stream name -> uniforms ``[paths, dim]`` (correlated inputs have
+            ``dim == 1``); not modified.
+        names: the correlated inputs, in the order of ``factor``'s rows.
+        factor: output of :func:`copula_factor`.
+
+    Returns:
+        A new mapping where each correlated input whose row of ``factor`` is not a
+        unit vector is replaced; every other stream is the same array as before.
+    """
+    if not names:
+        return uniforms
+    out = dict(uniforms)
+    scores = ndtri(np.stack([uniforms[n][:, 0] for n in names], axis=1))
+    mixed = scores @ factor.T
+    for i, name in enumerate(names):
+        unit = np.zeros(len(names))
+        unit[i] = 1.0
+        if np.array_equal(factor[i], unit):
+            continue
+        out[name] = np.clip(ndtr(mixed[:, i]), _EPS, 1 - _EPS)[:, None]
+    return out
+
+
+def draws_from_uniforms(sc: Scenario, uniforms: dict[str, FloatArray], start: int) -> Draws:
+    """Turn each stream's uniforms into values: inputs by their ppf, noise by ``ndtri``.
+
+    Args:
+        sc: the scenario whose streams these are.
+        uniforms: stream name -> uniforms ``[paths, dim]`` (see :func:`stream_dims`).
+        start: global index of the first path.
+
+    Returns:
+        The :class:`Draws` the engine consumes.
+    """
+    specs = sc.uncertain_inputs()
+    n = next(iter(uniforms.values())).shape[0] if uniforms else 0
+    draws = Draws(start=start, n=n)
+    for name, u in uniforms.items():
+        if name in specs:
+            draws.values[name] = value_ppf(specs[name], u[:, 0])
+        else:
+            draws.noise[name.split(".")[1]] = ndtri(u)
+    return draws
+
+
 def sample(
     sc: Scenario,
     start: int,
@@ -131,20 +250,20 @@ def sample(
     seed: int,
     method: Sampling | str = Sampling.random,
 ) -> Draws:
-    """Draw every uncertain input of ``sc`` for paths ``[start, stop)``."""
+    """Draw every uncertain input of ``sc`` for paths ``[start, stop)``.
+
+    Correlated inputs are joined by the scenario's Gaussian copula (see the module
+    docstring); path ``i`` gets the same values whatever the range asked for.
+    """
     method = Sampling(method)
-    specs = sc.uncertain_inputs()
     dims = stream_dims(sc)
     if method == Sampling.sobol:
         uniforms = sobol_uniforms(seed, dims, start, stop)
     else:
         uniforms = {n: stream_uniforms(seed, n, start, stop, d, method) for n, d in dims.items()}
-    draws = Draws(start=start, n=stop - start)
-    from scipy.special import ndtri
-
-    for name, u in uniforms.items():
-        if name in specs:
-            draws.values[name] = value_ppf(specs[name], u[:, 0])
-        else:
-            draws.noise[name.split(".")[1]] = ndtri(u)
+    if sc.correlations:
+        names, spearman = correlation_matrix(sc)
+        uniforms = correlate_uniforms(uniforms, names, copula_factor(spearman))
+    draws = draws_from_uniforms(sc, uniforms, start)
+    draws.n = stop - start
     return draws
