@@ -4,8 +4,10 @@ Stage: waterfall. :class:`Stack` holds each tranche's state over paths and advan
 one period at a time, because some payment rules depend on whether investors are
 repaid yet. Each period: balances accrue interest, costs are funded by draws, and the
 outcome payments received are paid out by seniority (pro rata within a seniority
-level); what is left after every tranche is repaid goes to the residual holder.
-At the end, guarantees pay a share of each covered tranche's principal loss.
+level); what is left after every tranche is repaid goes to the residual holder (the payer, the
+provider, one tranche, or every investor tranche in proportion to what it drew).
+At the end, guarantees pay a share of each covered tranche's principal loss above
+their attachment point.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from pfs.scenario import PROVIDER, DrawRule, Scenario, Tranche
+from pfs.scenario import INVESTORS, PROVIDER, DrawRule, Scenario, Tranche
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -58,8 +60,10 @@ class Stack:
         ppy = sc.periods_per_year
         self.growth = np.array([(1 + t.rate) ** (1 / ppy) for t in self.tranches])[:, None]
         self.cap_growth = np.array(
-            [(1 + (t.max_return if t.max_return is not None else 0.0)) ** (1 / ppy)
-             for t in self.tranches]
+            [
+                (1 + (t.max_return if t.max_return is not None else 0.0)) ** (1 / ppy)
+                for t in self.tranches
+            ]
         )[:, None]
         self.amount = np.array([t.amount for t in self.tranches])[:, None]
         self.repayable = np.array([t.repayable for t in self.tranches])[:, None]
@@ -123,6 +127,14 @@ class Stack:
         drawn = self.drawn[rows].sum(axis=0) > 0
         return drawn & (self.balance[rows].max(axis=0) <= REPAID_TOLERANCE)
 
+    def _residual_takers(self) -> NDArray[np.intp]:
+        """Rows of the tranches that take the residual (none, one, or every investor)."""
+        if self.sc.capital.residual == INVESTORS:
+            return self.investor_rows
+        if self.residual_index is not None:
+            return np.array([self.residual_index], dtype=np.intp)
+        return np.array([], dtype=np.intp)
+
     def distribute(self, t: int, payment: FloatArray) -> PeriodDistribution:
         """Pay ``payment`` ``[paths]`` received in period ``t`` down the waterfall."""
         left = payment.copy()
@@ -139,14 +151,19 @@ class Stack:
         self.cap_balance -= paid
         to_provider = np.zeros(self.n)
         retained = np.zeros(self.n)
-        r = self.residual_index
-        if r is not None:
-            room = left if self.tranches[r].max_return is None else np.minimum(
-                left, np.maximum(self.cap_balance[r], 0.0)
-            )
-            paid[r] += room
-            self.cap_balance[r] -= room
-            left = left - room
+        takers = self._residual_takers()
+        if takers.size:
+            weights = self.drawn[takers]
+            total = weights.sum(axis=0)
+            weights = np.where(total > 0, weights, 1.0)  # nothing drawn: equal split
+            offered = left * weights / weights.sum(axis=0)
+            room = offered.copy()
+            for j, k in enumerate(takers):
+                if self.tranches[k].max_return is not None:
+                    room[j] = np.minimum(offered[j], np.maximum(self.cap_balance[k], 0.0))
+            paid[takers] += room
+            self.cap_balance[takers] -= room
+            left = left - room.sum(axis=0)
         if self.sc.capital.residual == PROVIDER:
             to_provider = left
         else:  # retained_by_payer, or beyond a capped residual tranche
@@ -173,7 +190,7 @@ class Stack:
         for g in self.sc.capital.guarantees:
             k = ids.index(g.covers)
             loss = np.maximum(self.drawn[k] - self.received[k], 0.0)
-            pay = np.minimum(g.share * loss, g.amount)
+            pay = np.minimum(g.share * np.maximum(loss - g.attachment, 0.0), g.amount)
             self.guarantee_paid[k] += pay
             self.received[k] += pay
             self.flows[k, :, last] += pay
@@ -182,4 +199,3 @@ class Stack:
     def principal_loss(self) -> FloatArray:
         """Principal not returned per tranche ``[tranches, paths]`` (grants excluded)."""
         return np.maximum(self.drawn - self.received, 0.0) * self.repayable
-

@@ -30,7 +30,7 @@ from pfs.outcomes import OutcomePaths, outcomes
 from pfs.payments import PayerLedger, apply_outcome_cap, group_due
 from pfs.results import Comparison, PeriodArrays, Results
 from pfs.sampling import BLOCK, Draws, sample
-from pfs.scenario import PfsError, Sampling, Scenario
+from pfs.scenario import Measurement, Outcome, PaymentEvent, PfsError, Sampling, Scenario
 
 FloatArray = NDArray[np.float64]
 
@@ -45,29 +45,62 @@ class ChunkResult:
     periods: PeriodArrays
 
 
-def _payment_schedule(sc: Scenario) -> dict[int, list[tuple[str, int, list[int]]]]:
-    schedule: dict[int, list[tuple[str, int, list[int]]]] = defaultdict(list)
+def _payment_schedule(sc: Scenario) -> dict[int, list[tuple[str, PaymentEvent]]]:
+    """Payment events by the period they fall due, in assessment order."""
+    schedule: dict[int, list[tuple[str, PaymentEvent]]] = defaultdict(list)
     for o in sc.outcomes:
-        lag = sc.payment_lag(o)
-        for g, (period, cohorts) in enumerate(sc.measurement_groups(o)):
-            schedule[period + lag].append((o.id, g, cohorts))
+        for event in sc.payment_events(o):
+            schedule[event.due].append((o.id, event))
     return schedule
 
 
 def _weighted_measured(sc: Scenario, op: OutcomePaths, outcome_id: str) -> FloatArray:
-    """Participant-weighted average of an outcome's group estimates ``[paths]``."""
+    """Participant-weighted average of an outcome's group estimates ``[paths]``.
+
+    With ``per_cohort_or_pooled``, the pooled estimate (which is that average).
+    """
     o = sc.outcome(outcome_id)
     groups = sc.measurement_groups(o)
     measured = op.by_outcome[outcome_id].measured_effect
-    if len(groups) == 1:
-        return measured[:, 0]
+    if len(groups) == 1 or o.evaluation.measurement == Measurement.per_cohort_or_pooled:
+        return measured[:, -1]
     weights = np.stack([op.participants[:, idx].sum(axis=1) for _, idx in groups], axis=1)
     return (measured * weights).sum(axis=1) / weights.sum(axis=1)
 
 
+def _event_due(
+    sc: Scenario,
+    o: Outcome,
+    op: OutcomePaths,
+    event: PaymentEvent,
+    repaid: NDArray[np.bool_],
+    already_due: FloatArray,
+) -> FloatArray:
+    """Amount due for one payment event, before caps ``[paths]``.
+
+    The pooled assessment of ``per_cohort_or_pooled`` pays, if the pooled estimate
+    reaches ``pooled_threshold``, what all cohorts would earn on it less what the
+    outcome has already been due (never negative).
+    """
+    draw = op.by_outcome[o.id]
+    if not event.pooled_fallback:
+        return group_due(sc, o, draw, op.participants, event.cohorts, event.group, repaid)
+    pooled = group_due(
+        sc,
+        o,
+        draw,
+        op.participants,
+        event.cohorts,
+        event.group,
+        repaid,
+        threshold=o.payment.pooled_threshold,
+    )
+    return np.where(pooled > 0, np.maximum(pooled - already_due, 0.0), 0.0)
+
+
 def run_chunk(sc: Scenario, draws: Draws) -> ChunkResult:
     """Push one chunk of sampled paths through the whole pipeline."""
-    n, horizon, ppy = draws.n, sc.horizon, sc.periods_per_year
+    n, horizon = draws.n, sc.horizon
     op = outcomes(sc, draws)
     costs, ffs_costs = programme_costs(sc, draws, op)
     savings = savings_by_payer(sc, op)
@@ -89,15 +122,14 @@ def run_chunk(sc: Scenario, draws: Draws) -> ChunkResult:
             continue
         repaid = stack.investors_repaid()
         due: dict[str, dict[str, FloatArray]] = {pid: {} for pid in payer_ids}
-        for outcome_id, group, cohorts in events:
+        for outcome_id, event in events:
             o = sc.outcome(outcome_id)
-            amount = group_due(
-                sc, o, op.by_outcome[outcome_id], op.participants, cohorts, group, repaid
-            )
+            amount = _event_due(sc, o, op, event, repaid, due_total[outcome_id])
             amount = apply_outcome_cap(amount, due_total[outcome_id], o.payment.cap)
             due_total[outcome_id] += amount
-            bucket = due[o.payment.payer]
-            bucket[outcome_id] = bucket.get(outcome_id, 0.0) + amount
+            for payer_id, share in (o.payment.payer_shares or {o.payment.payer: 1.0}).items():
+                bucket = due[payer_id]
+                bucket[outcome_id] = bucket.get(outcome_id, 0.0) + amount * share
         settled = {pid: ledgers[pid].settle(due[pid]) for pid in payer_ids}
         by_payer = np.stack([sum(s.values(), np.zeros(n)) for s in settled.values()])
         total = by_payer.sum(axis=0)
@@ -112,8 +144,9 @@ def run_chunk(sc: Scenario, draws: Draws) -> ChunkResult:
         retained += dist.retained
     stack.close()
     return ChunkResult(
-        metrics=_metrics(sc, op, stack, payments, savings, costs, ffs_costs, paid,
-                         to_provider, retained, ledgers),
+        metrics=_metrics(
+            sc, op, stack, payments, savings, costs, ffs_costs, paid, to_provider, retained, ledgers
+        ),
         periods=PeriodArrays(
             payments=payments.astype(np.float32),
             savings=savings.astype(np.float32),
@@ -155,7 +188,9 @@ def _metrics(
         "pfs_vs_ffs_pv": ffs_pv - payments_pv,
         "investor_irr": finance.annualise(finance.irr(investor_flows), ppy),
         "investor_moic": np.divide(
-            investor_received, investor_drawn, out=np.full_like(investor_drawn, np.nan),
+            investor_received,
+            investor_drawn,
+            out=np.full_like(investor_drawn, np.nan),
             where=investor_drawn > 0,
         ),
         "investor_loss": loss[rows].sum(axis=0),
@@ -180,7 +215,7 @@ def _metrics(
         m[f"true_effect.{o.id}"] = draw.true_effect.copy()
         m[f"measured_effect.{o.id}"] = _weighted_measured(sc, op, o.id)
         m[f"paid.{o.id}"] = paid[o.id]
-        m[f"true_units.{o.id}"] = draw.true_units.sum(axis=1)
+        m[f"true_units.{o.id}"] = draw.true_units.sum(axis=1) * o.periods_counted
     for k, tranche in enumerate(stack.tranches):
         flows = stack.flows[k]
         drawn = stack.drawn[k]
@@ -258,7 +293,9 @@ def compare(
     first = next(iter(scenarios.values()))
     paths = first.simulation.paths if paths is None else paths
     seed = first.simulation.seed if seed is None else seed
-    return Comparison({
-        name: simulate(sc, paths=paths, seed=seed, **kwargs)  # type: ignore[arg-type]
-        for name, sc in scenarios.items()
-    })
+    return Comparison(
+        {
+            name: simulate(sc, paths=paths, seed=seed, **kwargs)  # type: ignore[arg-type]
+            for name, sc in scenarios.items()
+        }
+    )

@@ -8,15 +8,18 @@ grouped by budget (fiscal) year.
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 import numpy as np
 from numpy.typing import NDArray
 
 from pfs.finance import discount_factors
-from pfs.outcomes import OutcomePaths
+from pfs.outcomes import OutcomePaths, input_values
 from pfs.sampling import Draws
 from pfs.scenario import Scenario
 
 FloatArray = NDArray[np.float64]
+ScalarT = TypeVar("ScalarT", bound=np.floating[Any])
 
 
 def programme_costs(sc: Scenario, draws: Draws, op: OutcomePaths) -> tuple[FloatArray, FloatArray]:
@@ -30,8 +33,7 @@ def programme_costs(sc: Scenario, draws: Draws, op: OutcomePaths) -> tuple[Float
     n, horizon = draws.n, sc.horizon
     prog = sc.program
     unit_cost = np.maximum(
-        np.broadcast_to(draws.get("program.cost_per_participant", prog.cost_per_participant), (n,)),  # type: ignore[arg-type]
-        0.0,
+        input_values(draws, "program.cost_per_participant", prog.cost_per_participant), 0.0
     )
     costs = np.zeros((n, horizon))
     spread = prog.service_periods
@@ -41,10 +43,8 @@ def programme_costs(sc: Scenario, draws: Draws, op: OutcomePaths) -> tuple[Float
             costs[:, min(cohort.period + s, horizon - 1)] += per_period
     ffs = costs.copy()
     for fc in prog.fixed_costs:
-        amount = np.maximum(
-            np.broadcast_to(draws.get(f"program.fixed_costs.{fc.name}.per_period", fc.per_period), (n,)),  # type: ignore[arg-type]
-            0.0,
-        )
+        name = f"program.fixed_costs.{fc.name}.per_period"
+        amount = np.maximum(input_values(draws, name, fc.per_period), 0.0)
         for p in fc.periods:
             costs[:, p] += amount
             if not fc.pfs_only:
@@ -56,7 +56,9 @@ def savings_by_payer(sc: Scenario, op: OutcomePaths) -> FloatArray:
     """Public savings from the true outcomes, by payer and period ``[payers, paths, periods]``.
 
     A cohort's savings for an outcome are realised in the period its outcome window
-    ends (enrolment period + ``measured_after``), split by ``savings_to``.
+    ends (enrolment period + ``measured_after``), and again in each further counted
+    period (``periods_counted``), split by ``savings_to``; savings beyond the horizon
+    are not counted.
     """
     payer_ids = [p.id for p in sc.payers]
     n = op.participants.shape[0]
@@ -64,12 +66,13 @@ def savings_by_payer(sc: Scenario, op: OutcomePaths) -> FloatArray:
     for o in sc.outcomes:
         draw = op.by_outcome[o.id]
         for c, cohort in enumerate(sc.program.cohorts):
-            period = cohort.period + o.measured_after
-            if period >= sc.horizon:
-                continue
             value = draw.true_units[:, c] * draw.value_per_unit
-            for saver, share in o.savings_to.items():
-                out[payer_ids.index(saver), :, period] += share * value
+            for r in range(o.periods_counted):
+                period = cohort.period + o.measured_after + r
+                if period >= sc.horizon:
+                    continue
+                for saver, share in o.savings_to.items():
+                    out[payer_ids.index(saver), :, period] += share * value
     return out
 
 
@@ -85,7 +88,7 @@ def present_value(by_payer: FloatArray, factors: FloatArray) -> FloatArray:
     return np.einsum("kpt,kt->p", by_payer, factors)
 
 
-def by_fiscal_year(per_period: FloatArray, periods_per_year: int) -> FloatArray:
+def by_fiscal_year(per_period: NDArray[ScalarT], periods_per_year: int) -> NDArray[ScalarT]:
     """Sum ``[..., periods]`` into budget years ``[..., years]`` (year 1 = periods 0..)."""
     horizon = per_period.shape[-1]
     years = -(-horizon // periods_per_year)

@@ -3,19 +3,22 @@
 Stage: outcomes. Takes a :class:`~pfs.scenario.Scenario` and its
 :class:`~pfs.sampling.Draws` and returns :class:`OutcomePaths`, arrays over paths.
 Savings follow the *true* effect; payments follow the *measured* effect, which is the
-true effect plus the evaluation's bias and sampling error.
+true effect plus the evaluation's bias and sampling error (for a blended evaluation, the
+weighted blend's bias and combined standard error; for ``per_cohort_or_pooled``, each
+cohort's estimate and then their pooled mean, all from the per-cohort noise columns).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from pfs.sampling import Draws
-from pfs.scenario import EffectType, Outcome, Scenario
+from pfs.scenario import Direction, EffectType, Measurement, Outcome, Scenario
 
 FloatArray = NDArray[np.float64]
 
@@ -30,7 +33,8 @@ class OutcomeDraw:
         value_per_unit: avoided public cost per unit ``[paths]``.
         bias: comparison-group bias ``[paths]``.
         measured_effect: estimate per measurement group ``[paths, groups]``.
-        true_units: units of improvement actually achieved ``[paths, cohorts]``.
+        true_units: units of improvement actually achieved ``[paths, cohorts]``, per
+            counted period (see ``Outcome.periods_counted``).
     """
 
     baseline: FloatArray
@@ -45,6 +49,26 @@ class OutcomeDraw:
         if outcome.effect_type == EffectType.absolute:
             return participants
         return participants * self.baseline.reshape(-1, *([1] * (participants.ndim - 1)))
+
+    def level_units(
+        self, participants: FloatArray, outcome: Outcome, measured: FloatArray
+    ) -> FloatArray:
+        """Units paid on ``basis: level`` for ``participants`` ``[paths]``.
+
+        The programme group's observed level per participant is the baseline moved by
+        the measured effect (exact for an administrative count, where the standard
+        error and bias are 0); the contract counts it against its ``reference_level``:
+        reference minus level for a decrease, level minus reference for an increase.
+        """
+        sign = -1.0 if outcome.direction == Direction.decrease else 1.0
+        if outcome.effect_type == EffectType.absolute:
+            level = self.baseline + sign * measured
+        else:
+            level = self.baseline * (1.0 + sign * measured)
+        level = np.maximum(level, 0.0)
+        reference = outcome.payment.reference_level or 0.0
+        per_participant = sign * (level - reference)
+        return participants * np.maximum(per_participant, 0.0)
 
 
 @dataclass
@@ -64,6 +88,12 @@ def _as_paths(value: FloatArray | float, n: int) -> FloatArray:
     return np.broadcast_to(np.asarray(value, dtype=np.float64), (n,))
 
 
+def input_values(draws: Draws, name: str, spec: Any) -> FloatArray:
+    """Values ``[paths]`` of input ``name``: its draws if uncertain, else the number."""
+    drawn = draws.values.get(name)
+    return _as_paths(spec if drawn is None else drawn, draws.n)
+
+
 def group_standard_errors(sc: Scenario, outcome: Outcome) -> FloatArray:
     """Standard error of each measurement group's estimate ``[groups]``.
 
@@ -78,24 +108,57 @@ def group_standard_errors(sc: Scenario, outcome: Outcome) -> FloatArray:
     )
 
 
+def blended_bias(draws: Draws, outcome: Outcome) -> FloatArray:
+    """Bias of the payment estimate ``[paths]``: Σ wᵢ biasᵢ over blended estimates."""
+    ev = outcome.evaluation
+    prefix = f"outcomes.{outcome.id}.evaluation."
+    bias = ev.main_weight * input_values(draws, prefix + "bias", ev.bias)
+    for c in ev.blended_with:
+        bias = bias + c.weight * input_values(draws, f"{prefix}blended_with.{c.id}.bias", c.bias)
+    return bias
+
+
+def measured_effects(
+    sc: Scenario, outcome: Outcome, true_effect: FloatArray, bias: FloatArray, noise: FloatArray
+) -> FloatArray:
+    """Each measurement group's estimate ``[paths, groups]``.
+
+    Args:
+        sc: the scenario.
+        outcome: the outcome measured.
+        true_effect: true effect ``[paths]``.
+        bias: the estimate's bias ``[paths]``.
+        noise: standard-normal sampling errors ``[paths, columns]``, one column per
+            separately sampled group (one per cohort unless pooled).
+
+    Returns:
+        Estimates ``[paths, groups]``. With ``per_cohort_or_pooled`` the last column is
+        the pooled estimate: the participant-weighted mean of the cohorts' estimates,
+        whose standard error is then the whole evaluation's.
+    """
+    se = group_standard_errors(sc, outcome)
+    sampled = noise.shape[1]
+    measured = true_effect[:, None] + bias[:, None] + noise * se[None, :sampled]
+    if outcome.evaluation.measurement != Measurement.per_cohort_or_pooled:
+        return measured
+    sizes = np.array([c.size for c in sc.program.cohorts])
+    pooled = measured @ (sizes / sizes.sum())
+    return np.concatenate([measured, pooled[:, None]], axis=1)
+
+
 def outcomes(sc: Scenario, draws: Draws) -> OutcomePaths:
     """True and measured outcomes for every path of ``draws``."""
-    n = draws.n
-    enrol = _as_paths(draws.get("program.enrollment_factor", sc.program.enrollment_factor), n)
+    enrol = input_values(draws, "program.enrollment_factor", sc.program.enrollment_factor)
     sizes = np.array([c.size for c in sc.program.cohorts])
     participants = enrol[:, None] * sizes[None, :]
     by_outcome: dict[str, OutcomeDraw] = {}
     for o in sc.outcomes:
         prefix = f"outcomes.{o.id}."
-        baseline = np.maximum(_as_paths(draws.get(prefix + "baseline", o.baseline), n), 0.0)  # type: ignore[arg-type]
-        effect = _as_paths(draws.get(prefix + "effect", o.effect), n)  # type: ignore[arg-type]
-        value = np.maximum(
-            _as_paths(draws.get(prefix + "value_per_unit", o.value_per_unit), n),  # type: ignore[arg-type]
-            0.0,
-        )
-        bias = _as_paths(draws.get(prefix + "evaluation.bias", o.evaluation.bias), n)  # type: ignore[arg-type]
-        se = group_standard_errors(sc, o)
-        measured = effect[:, None] + bias[:, None] + draws.noise[o.id] * se[None, :]
+        baseline = np.maximum(input_values(draws, prefix + "baseline", o.baseline), 0.0)
+        effect = input_values(draws, prefix + "effect", o.effect)
+        value = np.maximum(input_values(draws, prefix + "value_per_unit", o.value_per_unit), 0.0)
+        bias = blended_bias(draws, o)
+        measured = measured_effects(sc, o, effect, bias, draws.noise[o.id])
         draw = OutcomeDraw(
             baseline=baseline,
             true_effect=effect,

@@ -2,8 +2,11 @@
 
 Stage: payments. Pure functions over path arrays: given a measurement group's
 measured effect, participants and (for rules that depend on it) whether investors are
-already repaid, return the amount due ``[paths]``; :class:`PayerLedger` then applies a
-payer's total cap and per-period appropriation cap (deferring or forfeiting excess).
+already repaid, return the amount due ``[paths]``; rate cards and shares of savings
+count either the improvement against the counterfactual (``basis: effect``) or the
+level the programme group reaches against a contractual reference (``basis: level``).
+:class:`PayerLedger` then applies a payer's total cap and per-period appropriation cap
+(deferring or forfeiting excess).
 """
 
 from __future__ import annotations
@@ -14,19 +17,26 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pfs.outcomes import OutcomeDraw
-from pfs.scenario import AmountBasis, Excess, Outcome, Payer, PayOn, Rule, Scenario
+from pfs.scenario import AmountBasis, Basis, Excess, Outcome, Payer, PayOn, Rule, Scenario
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
 
 def payment_threshold(outcome: Outcome) -> float:
-    """Smallest measured effect that can trigger a payment for ``outcome``."""
+    """Smallest measured effect that can trigger a payment for ``outcome``.
+
+    With a pooled fallback (``per_cohort_or_pooled``), the lower of the cohort and the
+    pooled thresholds.
+    """
     pay = outcome.payment
+    threshold = pay.threshold
+    if pay.pooled_threshold is not None:
+        threshold = min(threshold, pay.pooled_threshold)
     if pay.rule == Rule.tiers and pay.tiers:
         first_paying = next((t.at for t in pay.tiers if t.amount > 0), pay.tiers[-1].at)
-        return max(pay.threshold, first_paying)
-    return pay.threshold
+        return max(threshold, first_paying)
+    return threshold
 
 
 def tier_amount(outcome: Outcome, measured: FloatArray) -> FloatArray:
@@ -48,6 +58,7 @@ def group_due(
     cohorts: list[int],
     group: int,
     investors_repaid: BoolArray,
+    threshold: float | None = None,
 ) -> FloatArray:
     """Amount due for one measurement group, before caps.
 
@@ -59,6 +70,7 @@ def group_due(
         cohorts: indices of the cohorts in this measurement group.
         group: index of the group (column of ``draw.measured_effect``).
         investors_repaid: whether investors are repaid so far ``[paths]``.
+        threshold: the threshold to apply (default: the payment's own).
 
     Returns:
         Amount due ``[paths]``.
@@ -66,7 +78,9 @@ def group_due(
     pay = outcome.payment
     measured = draw.measured_effect[:, group]
     group_participants = participants[:, cohorts].sum(axis=1)
-    triggered = measured >= pay.threshold
+    threshold = pay.threshold if threshold is None else threshold
+    # a level-based payment has no comparison to clear: it always pays on the level
+    triggered = measured >= threshold if pay.basis == Basis.effect else np.ones_like(measured, bool)
     if pay.rule == Rule.tiers:
         level = tier_amount(outcome, measured)
         if pay.amount_basis == AmountBasis.per_participant:
@@ -75,14 +89,17 @@ def group_due(
             planned = np.array([c.size for c in sc.program.cohorts])
             level = level * (planned[cohorts].sum() / planned.sum())
         return np.where(triggered, level, 0.0)
-    units_per_effect = draw.units_per_effect(group_participants, outcome)
+    if pay.basis == Basis.level:
+        units = draw.level_units(group_participants, outcome, measured)
+    else:
+        above = pay.rule == Rule.rate_card and pay.pay_on == PayOn.above_threshold
+        base = measured - threshold if above else measured
+        units = draw.units_per_effect(group_participants, outcome) * np.maximum(base, 0.0)
     if pay.rule == Rule.rate_card:
-        base = measured if pay.pay_on == PayOn.all_units else measured - pay.threshold
-        units = units_per_effect * np.maximum(base, 0.0)
         return np.where(triggered, units * (pay.price_per_unit or 0.0), 0.0)
     # share_of_savings
     unit_value = draw.value_per_unit if pay.price_per_unit is None else pay.price_per_unit
-    savings = units_per_effect * np.maximum(measured, 0.0) * unit_value
+    savings = units * unit_value
     share = pay.share or 0.0
     after = share if pay.share_after_repaid is None else pay.share_after_repaid
     return np.where(triggered, savings * np.where(investors_repaid, after, share), 0.0)

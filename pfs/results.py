@@ -23,6 +23,7 @@ from pfs.scenario import Sampling, Scenario
 FloatArray = NDArray[np.float64]
 QUANTILES = (0.05, 0.5, 0.95)
 LOSS_TOLERANCE = 0.01  # a loss smaller than a cent is rounding, not a loss
+INVESTOR_PROBABILITIES = ("p_investor_repaid", "p_investor_loss")
 
 HEADLINE_METRICS = (
     "outcome_payments",
@@ -70,19 +71,37 @@ def _stats(values: FloatArray) -> dict[str, float]:
     finite = values[np.isfinite(values)]
     n = finite.size
     if n == 0:
-        return {"mean": math.nan, "std_error": math.nan, "p05": math.nan, "p50": math.nan,
-                "p95": math.nan, "n": 0}
+        return {
+            "mean": math.nan,
+            "std_error": math.nan,
+            "p05": math.nan,
+            "p50": math.nan,
+            "p95": math.nan,
+            "n": 0,
+        }
     q = np.quantile(finite, QUANTILES)
     se = float(finite.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
-    return {"mean": float(finite.mean()), "std_error": se, "p05": float(q[0]),
-            "p50": float(q[1]), "p95": float(q[2]), "n": n}
+    return {
+        "mean": float(finite.mean()),
+        "std_error": se,
+        "p05": float(q[0]),
+        "p50": float(q[1]),
+        "p95": float(q[2]),
+        "n": n,
+    }
 
 
 def _probability(flags: NDArray[np.bool_]) -> dict[str, float]:
     n = flags.size
     p = float(flags.mean())
-    return {"mean": p, "std_error": math.sqrt(max(p * (1 - p), 0.0) / n) if n else math.nan,
-            "p05": math.nan, "p50": math.nan, "p95": math.nan, "n": n}
+    return {
+        "mean": p,
+        "std_error": math.sqrt(max(p * (1 - p), 0.0) / n) if n else math.nan,
+        "p05": math.nan,
+        "p50": math.nan,
+        "p95": math.nan,
+        "n": n,
+    }
 
 
 class Results:
@@ -137,8 +156,11 @@ class Results:
         for o in self.scenario.outcomes:
             threshold = payment_threshold(o)
             true_effect, paid = m[f"true_effect.{o.id}"], m[f"paid.{o.id}"]
-            w = (paid > LOSS_TOLERANCE) & (true_effect < threshold)
-            d = (paid <= LOSS_TOLERANCE) & (true_effect >= threshold)
+            # no true effect: below the threshold, or none at all (a threshold of 0, or
+            # a level-based payment, still pays for a programme that changed nothing)
+            none = (true_effect < threshold) | (true_effect <= 0)
+            w = (paid > LOSS_TOLERANCE) & none
+            d = (paid <= LOSS_TOLERANCE) & ~none
             flags[f"p_paid_without_true_effect.{o.id}"] = w
             flags[f"p_not_paid_despite_true_effect.{o.id}"] = d
             without |= w
@@ -147,9 +169,19 @@ class Results:
         flags["p_not_paid_despite_true_effect"] = despite
         return flags
 
+    @property
+    def has_investors(self) -> bool:
+        """Whether any tranche is repayable investor capital (else investor odds are NaN)."""
+        return any(t.is_investor and t.repayable for t in self.scenario.capital.tranches)
+
+    def _undefined(self, name: str) -> bool:
+        return not self.has_investors and name in INVESTOR_PROBABILITIES
+
     def probabilities(self) -> dict[str, float]:
-        """Summary probabilities by name."""
-        return {k: float(v.mean()) for k, v in self.flags().items()}
+        """Summary probabilities by name (investor odds are NaN when nobody invests)."""
+        return {
+            k: math.nan if self._undefined(k) else float(v.mean()) for k, v in self.flags().items()
+        }
 
     # ------------------------------------------------------------------ tables
     def summary(self, metrics: list[str] | None = None) -> pd.DataFrame:
@@ -163,7 +195,10 @@ class Results:
         if metrics is None or any(k.startswith("p_") for k in metrics):
             for k, v in self.flags().items():
                 if metrics is None or k in metrics:
-                    rows.append({"metric": k, **_probability(v)})
+                    row = {"metric": k, **_probability(v)}
+                    if self._undefined(k):
+                        row.update(mean=math.nan, std_error=math.nan)
+                    rows.append(row)
         return pd.DataFrame(rows).set_index("metric")
 
     @cached_property
@@ -174,23 +209,25 @@ class Results:
             m = self.metrics
             irr, loss, drawn = m[f"irr.{t.id}"], m[f"loss.{t.id}"], m[f"drawn.{t.id}"]
             irr_stats = _stats(irr)
-            rows.append({
-                "tranche": t.id,
-                "kind": t.kind.value,
-                "seniority": t.seniority,
-                "commitment": t.amount,
-                "rate": t.rate,
-                "mean_drawn": float(drawn.mean()),
-                "mean_received": float(m[f"received.{t.id}"].mean()),
-                "irr_mean": irr_stats["mean"],
-                "irr_p05": irr_stats["p05"],
-                "irr_p50": irr_stats["p50"],
-                "irr_p95": irr_stats["p95"],
-                "moic_mean": float(np.nanmean(m[f"moic.{t.id}"])) if drawn.any() else math.nan,
-                "p_loss": float((loss > LOSS_TOLERANCE).mean()),
-                "expected_loss": float(loss.mean()),
-                "p_loss_over_half": float((loss > 0.5 * np.maximum(drawn, 1e-9)).mean()),
-            })
+            rows.append(
+                {
+                    "tranche": t.id,
+                    "kind": t.kind.value,
+                    "seniority": t.seniority,
+                    "commitment": t.amount,
+                    "rate": t.rate,
+                    "mean_drawn": float(drawn.mean()),
+                    "mean_received": float(m[f"received.{t.id}"].mean()),
+                    "irr_mean": irr_stats["mean"],
+                    "irr_p05": irr_stats["p05"],
+                    "irr_p50": irr_stats["p50"],
+                    "irr_p95": irr_stats["p95"],
+                    "moic_mean": float(np.nanmean(m[f"moic.{t.id}"])) if drawn.any() else math.nan,
+                    "p_loss": float((loss > LOSS_TOLERANCE).mean()),
+                    "expected_loss": float(loss.mean()),
+                    "p_loss_over_half": float((loss > 0.5 * np.maximum(drawn, 1e-9)).mean()),
+                }
+            )
         return pd.DataFrame(rows).set_index("tranche")
 
     def by_period(self) -> pd.DataFrame:
@@ -226,14 +263,18 @@ class Results:
         for name, values in series.items():
             data = values.astype(np.float64)
             q = np.quantile(data, QUANTILES, axis=0)
-            frames.append(pd.DataFrame({
-                axis_name: np.arange(start, start + data.shape[1]),
-                "series": name,
-                "mean": data.mean(axis=0),
-                "p05": q[0],
-                "p50": q[1],
-                "p95": q[2],
-            }))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        axis_name: np.arange(start, start + data.shape[1]),
+                        "series": name,
+                        "mean": data.mean(axis=0),
+                        "p05": q[0],
+                        "p50": q[1],
+                        "p95": q[2],
+                    }
+                )
+            )
         return pd.concat(frames, ignore_index=True)
 
     def headline(self) -> dict[str, float]:
@@ -251,7 +292,8 @@ class Results:
             "max_annual_outlay_p95": float(np.quantile(m["max_annual_outlay"], 0.95)),
             "outcome_payments_mean": float(m["outcome_payments"].mean()),
             "cost_per_outcome_unit": float(m["outcome_payments"].mean()) / units
-            if units > 0 else math.nan,
+            if units > 0
+            else math.nan,
             "pfs_vs_ffs_pv_mean": float(m["pfs_vs_ffs_pv"].mean()),
             "p_paid_without_true_effect": probs["p_paid_without_true_effect"],
             "p_not_paid_despite_true_effect": probs["p_not_paid_despite_true_effect"],
@@ -259,10 +301,16 @@ class Results:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: run settings, summary, tranches, by year (CLI ``--json``)."""
+
         def clean(frame: pd.DataFrame) -> list[dict[str, Any]]:
             records = frame.reset_index().to_dict(orient="records")
-            return [{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                     for k, v in r.items()} for r in records]
+            return [
+                {
+                    str(k): (None if isinstance(v, float) and not math.isfinite(v) else v)
+                    for k, v in r.items()
+                }
+                for r in records
+            ]
 
         return {
             "scenario": self.scenario.name,
@@ -297,8 +345,12 @@ class Comparison:
         """
         names = list(self.results)
         base = self.results[names[0]]
-        metrics = metrics or [*HEADLINE_METRICS, "p_investor_repaid", "p_investor_loss",
-                              "p_gov_net_negative"]
+        metrics = metrics or [
+            *HEADLINE_METRICS,
+            "p_investor_repaid",
+            "p_investor_loss",
+            "p_gov_net_negative",
+        ]
         rows = []
         for metric in metrics:
             row: dict[str, Any] = {"metric": metric}
@@ -311,7 +363,8 @@ class Comparison:
                     diff = diff[np.isfinite(diff)]
                     row[f"{name} − {names[0]}"] = float(diff.mean()) if diff.size else math.nan
                     row[f"se({name} − {names[0]})"] = (
-                        float(diff.std(ddof=1) / math.sqrt(diff.size)) if diff.size > 1
+                        float(diff.std(ddof=1) / math.sqrt(diff.size))
+                        if diff.size > 1
                         else math.nan
                     )
             rows.append(row)

@@ -9,11 +9,13 @@ errors, never silently ignored.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import math
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -65,14 +67,22 @@ class Design(StrEnum):
     rct = "rct"
     quasi_experimental = "quasi_experimental"
     historical_comparison = "historical_comparison"
+    difference_in_differences = "difference_in_differences"
     validated_administrative = "validated_administrative"
 
 
 class Measurement(StrEnum):
-    """``per_cohort``: each cohort measured and paid on its own; ``pooled``: once."""
+    """How often an outcome is measured.
+
+    ``per_cohort``: each cohort measured and paid on its own; ``pooled``: all cohorts
+    once, after the last; ``per_cohort_or_pooled``: each cohort paid on its own estimate
+    if it clears the threshold, and after the last cohort all cohorts together are
+    assessed against ``payment.pooled_threshold`` (Peterborough's trigger).
+    """
 
     per_cohort = "per_cohort"
     pooled = "pooled"
+    per_cohort_or_pooled = "per_cohort_or_pooled"
 
 
 class Rule(StrEnum):
@@ -88,6 +98,20 @@ class PayOn(StrEnum):
 
     all_units = "all"
     above_threshold = "above_threshold"
+
+
+class Basis(StrEnum):
+    """What a rate card or share of savings counts.
+
+    ``effect``: units of improvement against the counterfactual (measured effect);
+    ``level``: the units the programme group achieves against a fixed
+    ``reference_level`` written into the contract, with no comparison group (every
+    child who avoids special education, every night housed), so it pays even when the
+    programme changes nothing.
+    """
+
+    effect = "effect"
+    level = "level"
 
 
 class AmountBasis(StrEnum):
@@ -130,6 +154,7 @@ class Sampling(StrEnum):
 
 RETAINED = "retained_by_payer"
 PROVIDER = "provider"
+INVESTORS = "investors"
 
 
 # ------------------------------------------------------------------------ programme
@@ -166,11 +191,34 @@ class Program(_Model):
 
 
 # ------------------------------------------------------------------------ outcomes
+class BlendComponent(_Model):
+    """A further estimate blended into the payment estimate with a fixed weight."""
+
+    id: str = Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Name of this estimate, e.g. 'did'."
+    )
+    design: Design = Field(
+        default=Design.quasi_experimental, description="Design of this estimate."
+    )
+    weight: float = Field(
+        gt=0,
+        lt=1,
+        description="Weight of this estimate in the blend (the main estimate "
+        "keeps 1 minus the weights of all blended estimates).",
+    )
+    standard_error: float = Field(ge=0, description="Standard error of this estimate.")
+    bias: Value = Field(default=0.0, description="Systematic error of this estimate.")
+
+
 class Evaluation(_Model):
     """How an outcome is measured: estimate = true effect + bias + sampling error.
 
     The standard error is given directly, or derived from the evaluation's sample
-    sizes and the per-participant standard deviation of the outcome.
+    sizes and the per-participant standard deviation of the outcome. With
+    ``blended_with``, the payment estimate is a weighted blend of this (main) estimate
+    and further ones: measured = Σ wᵢ (true + biasᵢ + seᵢ zᵢ); it is drawn as
+    true + Σ wᵢ biasᵢ + se·z with se² = Σᵢⱼ wᵢ wⱼ ρᵢⱼ seᵢ seⱼ (ρ = 1 on the diagonal,
+    ``error_correlation`` off it), exact when the errors are jointly normal.
     """
 
     design: Design = Design.rct
@@ -180,6 +228,24 @@ class Evaluation(_Model):
     outcome_sd: float | None = Field(default=None, gt=0)
     bias: Value = 0.0
     measurement: Measurement = Measurement.pooled
+    blended_with: list[BlendComponent] = Field(
+        default_factory=list,
+        description="Further estimates blended into the payment estimate, each with its "
+        "weight, standard error and bias (Massachusetts: 80% RCT + 20% "
+        "difference-in-differences).",
+    )
+    error_correlation: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Correlation between the sampling errors of blended estimates "
+        "(0: independent samples; near 1: the same data analysed twice).",
+    )
+
+    @property
+    def main_weight(self) -> float:
+        """Weight of the main estimate in the blend (1 without blending)."""
+        return 1.0 - sum(c.weight for c in self.blended_with)
 
 
 class Tier(_Model):
@@ -204,6 +270,32 @@ class Payment(_Model):
     share_after_repaid: float | None = Field(default=None, ge=0, le=1)
     cap: float | None = Field(default=None, ge=0)
     lag: int | None = Field(default=None, ge=0)
+    basis: Basis = Field(
+        default=Basis.effect,
+        description="Rate cards and shares of savings count 'effect' (improvement "
+        "against the counterfactual) or 'level' (what the programme group achieves "
+        "against reference_level, no comparison group).",
+    )
+    reference_level: float | None = Field(
+        default=None,
+        ge=0,
+        description="With basis 'level': the contract's assumed units per participant "
+        "per period without the programme (e.g. 1.0: every at-risk child assumed to need "
+        "special education). Payment counts reference minus observed level for a "
+        "decrease, observed minus reference for an increase (default 0).",
+    )
+    pooled_threshold: float | None = Field(
+        default=None,
+        description="With measurement 'per_cohort_or_pooled': after the last cohort, all "
+        "cohorts are assessed together and paid (less what was already paid) if the "
+        "pooled estimate reaches this threshold.",
+    )
+    payer_shares: dict[str, float] | None = Field(
+        default=None,
+        description="Split of this outcome's payments between payers, e.g. "
+        "{commonwealth: 0.56, dol: 0.44}; includes 'payer'; shares add up to 1. Each "
+        "share counts against its own payer's caps.",
+    )
 
     @field_validator("tiers")
     @classmethod
@@ -212,7 +304,7 @@ class Payment(_Model):
             return None
         if not tiers:
             raise ValueError("needs at least one tier")
-        for before, after in zip(tiers, tiers[1:], strict=False):
+        for before, after in itertools.pairwise(tiers):
             if not after.at > before.at:
                 raise ValueError(
                     f"tiers must be in increasing order of 'at': {after.at:g} comes after "
@@ -232,6 +324,13 @@ class Outcome(_Model):
     effect: Value = Field(description="True improvement (positive = good).")
     effect_type: EffectType = EffectType.relative
     measured_after: int = Field(default=1, ge=0)
+    periods_counted: int = Field(
+        default=1,
+        ge=1,
+        description="Consecutive periods, from measured_after, in which each cohort's "
+        "outcome is counted, paid and saved (e.g. 7 school years without special "
+        "education); the baseline is then per participant per period.",
+    )
     value_per_unit: NonNegValue = 0.0
     savings_to: dict[str, float] = Field(default_factory=dict)
     evaluation: Evaluation = Field(default_factory=Evaluation)
@@ -264,8 +363,8 @@ class Tranche(_Model):
         default=None, ge=0, description="Annual cap on return when the tranche takes residual."
     )
     investor: bool | None = Field(
-        default=None, description="Counted in investor metrics (default: loans and "
-        "recoverable grants)."
+        default=None,
+        description="Counted in investor metrics (default: loans and recoverable grants).",
     )
 
     @property
@@ -282,12 +381,21 @@ class Tranche(_Model):
 
 
 class Guarantee(_Model):
-    """Covers a tranche's principal loss, up to ``amount`` (``share`` of the loss)."""
+    """Covers a tranche's principal loss above ``attachment``, up to ``amount``.
+
+    Pays ``min(share * max(loss - attachment, 0), amount)`` when the horizon ends.
+    """
 
     id: str
     covers: str
     amount: float = Field(ge=0)
     share: float = Field(default=1.0, gt=0, le=1)
+    attachment: float = Field(
+        default=0.0,
+        ge=0,
+        description="First loss the covered tranche bears itself before the guarantee "
+        "pays (a deductible).",
+    )
 
 
 class Capital(_Model):
@@ -299,7 +407,8 @@ class Capital(_Model):
     residual: str = Field(
         default=RETAINED,
         description="Who gets payments beyond what the stack is owed: "
-        "'retained_by_payer', 'provider', or a tranche id.",
+        "'retained_by_payer', 'provider', 'investors' (split among investor tranches in "
+        "proportion to what each drew, each within its max_return), or a tranche id.",
     )
 
 
@@ -321,6 +430,24 @@ class Simulation(_Model):
 
 
 # ------------------------------------------------------------------------ scenario
+class PaymentEvent(NamedTuple):
+    """One assessment and payment of an outcome.
+
+    Attributes:
+        measured: period whose units are counted (and savings realised).
+        due: period the payment falls due (``measured`` + lag).
+        group: column of the outcome's measured effects (the estimate used).
+        cohorts: indices of the cohorts paid for.
+        pooled_fallback: the pooled assessment of ``per_cohort_or_pooled``.
+    """
+
+    measured: int
+    due: int
+    group: int
+    cohorts: list[int]
+    pooled_fallback: bool
+
+
 class Scenario(_Model):
     """A whole Pay for Success deal (the scenario file)."""
 
@@ -357,15 +484,60 @@ class Scenario(_Model):
         return self.payer(outcome.payment.payer).payment_lag if lag is None else lag
 
     def measurement_groups(self, outcome: Outcome) -> list[tuple[int, list[int]]]:
-        """Measurement events of an outcome: ``(period measured, cohort indices)``."""
+        """Separate effect estimates of an outcome: ``(period measured, cohort indices)``.
+
+        One per cohort (``per_cohort``), one for all (``pooled``), or one per cohort then
+        one for all (``per_cohort_or_pooled``). The index of a group is its column in
+        the outcome's measured effects; the period is its first counted period.
+        """
         cohorts = self.program.cohorts
-        if outcome.evaluation.measurement == Measurement.pooled:
-            period = max(c.period for c in cohorts) + outcome.measured_after
-            return [(period, list(range(len(cohorts))))]
-        return [(c.period + outcome.measured_after, [i]) for i, c in enumerate(cohorts)]
+        last = max(c.period for c in cohorts) + outcome.measured_after
+        everyone = list(range(len(cohorts)))
+        measurement = outcome.evaluation.measurement
+        if measurement == Measurement.pooled:
+            return [(last, everyone)]
+        groups = [(c.period + outcome.measured_after, [i]) for i, c in enumerate(cohorts)]
+        if measurement == Measurement.per_cohort_or_pooled:
+            groups.append((last, everyone))
+        return groups
+
+    def payment_events(self, outcome: Outcome) -> list[PaymentEvent]:
+        """Every payment of an outcome, in the order it is assessed.
+
+        Each estimate is paid once per counted period (``periods_counted``); the pooled
+        assessment of ``per_cohort_or_pooled`` comes after every cohort's own.
+        """
+        lag = self.payment_lag(outcome)
+        groups = self.measurement_groups(outcome)
+        fallback = outcome.evaluation.measurement == Measurement.per_cohort_or_pooled
+        events = []
+        for g, (period, cohorts) in enumerate(groups):
+            is_fallback = fallback and g == len(groups) - 1
+            for r in range(1 if is_fallback else outcome.periods_counted):
+                events.append(PaymentEvent(period + r, period + r + lag, g, cohorts, is_fallback))
+        return events
 
     def standard_error(self, outcome: Outcome) -> float:
-        """Standard error of the whole evaluation's effect estimate (effect units)."""
+        """Standard error of the whole evaluation's effect estimate (effect units).
+
+        With blended estimates, the standard error of the weighted blend.
+        """
+        ev = outcome.evaluation
+        main = self._main_standard_error(outcome)
+        if not ev.blended_with:
+            return main
+        weights = [ev.main_weight, *(c.weight for c in ev.blended_with)]
+        errors = [main, *(c.standard_error for c in ev.blended_with)]
+        if any(math.isinf(e) for e in errors):
+            return math.inf
+        var = 0.0
+        for i, (wi, si) in enumerate(zip(weights, errors, strict=True)):
+            for j, (wj, sj) in enumerate(zip(weights, errors, strict=True)):
+                rho = 1.0 if i == j else ev.error_correlation
+                var += wi * wj * rho * si * sj
+        return math.sqrt(max(var, 0.0))
+
+    def _main_standard_error(self, outcome: Outcome) -> float:
         ev = outcome.evaluation
         if ev.standard_error is not None:
             return ev.standard_error
@@ -395,6 +567,9 @@ class Scenario(_Model):
                     found[f"outcomes.{o.id}.{field}"] = getattr(o, field)
             if is_uncertain(o.evaluation.bias):
                 found[f"outcomes.{o.id}.evaluation.bias"] = o.evaluation.bias
+            for c in o.evaluation.blended_with:
+                if is_uncertain(c.bias):
+                    found[f"outcomes.{o.id}.evaluation.blended_with.{c.id}.bias"] = c.bias
         return found
 
     # ------------------------------------------------------------ transforms
@@ -463,16 +638,21 @@ def _check_references(sc: Scenario, source: str) -> None:
 
     payer_ids = [p.id for p in sc.payers]
     tranche_ids = [t.id for t in sc.capital.tranches]
-    for kind, ids in (("payers", payer_ids), ("capital.tranches", tranche_ids),
-                      ("outcomes", [o.id for o in sc.outcomes])):
+    for kind, ids in (
+        ("payers", payer_ids),
+        ("capital.tranches", tranche_ids),
+        ("outcomes", [o.id for o in sc.outcomes]),
+    ):
         dupes = {i for i in ids if ids.count(i) > 1}
         if dupes:
             fail(kind, f"duplicate id {sorted(dupes)[0]!r}")
     last = sc.horizon - 1
     for i, c in enumerate(sc.program.cohorts):
         if c.period > last:
-            fail(f"program.cohorts[{i}].period", f"period {c.period} is beyond the horizon "
-                 f"({sc.horizon} periods, last is {last})")
+            fail(
+                f"program.cohorts[{i}].period",
+                f"period {c.period} is beyond the horizon ({sc.horizon} periods, last is {last})",
+            )
     for i, fc in enumerate(sc.program.fixed_costs):
         bad = [p for p in fc.periods if not 0 <= p <= last]
         if bad:
@@ -481,8 +661,10 @@ def _check_references(sc: Scenario, source: str) -> None:
         at = f"outcomes[{i}]"
         pay = o.payment
         if pay.payer not in payer_ids:
-            fail(f"{at}.payment.payer", f"no payer with id {pay.payer!r} (payers: "
-                 f"{', '.join(payer_ids)})")
+            fail(
+                f"{at}.payment.payer",
+                f"no payer with id {pay.payer!r} (payers: {', '.join(payer_ids)})",
+            )
         for saver, share in o.savings_to.items():
             if saver not in payer_ids:
                 fail(f"{at}.savings_to.{saver}", f"no payer with id {saver!r}")
@@ -501,13 +683,15 @@ def _check_references(sc: Scenario, source: str) -> None:
             fail(f"{at}.payment.share", "a share_of_savings payment needs share")
         if pay.rule != Rule.tiers and pay.tiers:
             fail(f"{at}.payment.tiers", f"tiers given but rule is {pay.rule.value}")
-        lag = sc.payment_lag(o)
-        for period, _ in sc.measurement_groups(o):
-            if period + lag > last:
-                fail(f"{at}.measured_after",
-                     f"a payment measured in period {period} falls due in period "
-                     f"{period + lag}, beyond the horizon (last period {last}); "
-                     f"raise horizon")
+        _check_mechanisms(sc, o, at, payer_ids, fail)
+        for event in sc.payment_events(o):
+            if event.due > last:
+                fail(
+                    f"{at}.measured_after",
+                    f"a payment measured in period {event.measured} falls due in period "
+                    f"{event.due}, beyond the horizon (last period {last}); "
+                    f"raise horizon",
+                )
     for i, g in enumerate(sc.capital.guarantees):
         if g.covers not in tranche_ids:
             fail(f"capital.guarantees[{i}].covers", f"no tranche with id {g.covers!r}")
@@ -515,8 +699,11 @@ def _check_references(sc: Scenario, source: str) -> None:
     for i, corr in enumerate(sc.correlations):
         for name in corr.inputs:
             if name not in uncertain:
-                fail(f"correlations[{i}].inputs", f"{name!r} is not an uncertain input "
-                     f"(uncertain: {', '.join(uncertain) or 'none'})")
+                fail(
+                    f"correlations[{i}].inputs",
+                    f"{name!r} is not an uncertain input "
+                    f"(uncertain: {', '.join(uncertain) or 'none'})",
+                )
         if corr.inputs[0] == corr.inputs[1]:
             fail(f"correlations[{i}].inputs", "an input cannot be correlated with itself")
     if sc.correlations:
@@ -524,18 +711,112 @@ def _check_references(sc: Scenario, source: str) -> None:
 
         names = sorted({n for c in sc.correlations for n in c.inputs})
         matrix = np.eye(len(names))
-        for c in sc.correlations:
-            a, b = names.index(c.inputs[0]), names.index(c.inputs[1])
-            matrix[a, b] = matrix[b, a] = c.rho
+        for pair in sc.correlations:
+            a, b = names.index(pair.inputs[0]), names.index(pair.inputs[1])
+            matrix[a, b] = matrix[b, a] = pair.rho
         if np.linalg.eigvalsh(matrix).min() < -1e-10:
-            fail("correlations", "the correlations are not consistent (the matrix is not "
-                 "positive semi-definite)")
+            fail(
+                "correlations",
+                "the correlations are not consistent (the matrix is not positive semi-definite)",
+            )
     residual = sc.capital.residual
-    if residual not in (RETAINED, PROVIDER, *tranche_ids):
-        fail("capital.residual", f"must be {RETAINED!r}, {PROVIDER!r} or a tranche id, "
-             f"got {residual!r}")
+    if residual not in (RETAINED, PROVIDER, INVESTORS, *tranche_ids):
+        fail(
+            "capital.residual",
+            f"must be {RETAINED!r}, {PROVIDER!r}, {INVESTORS!r} or a tranche id, got {residual!r}",
+        )
+    if residual == INVESTORS and not any(
+        t.is_investor and t.repayable for t in sc.capital.tranches
+    ):
+        fail(
+            "capital.residual",
+            "'investors' needs at least one investor tranche that is not a grant",
+        )
     if residual in tranche_ids and not sc.tranche(residual).repayable:
         fail("capital.residual", f"tranche {residual!r} is a grant and cannot take the residual")
+
+
+def _check_mechanisms(
+    sc: Scenario, o: Outcome, at: str, payer_ids: list[str], fail: Callable[[str, str], None]
+) -> None:
+    """Checks of one outcome's blended estimates, basis, pooled trigger and payer split."""
+    ev, pay = o.evaluation, o.payment
+    ids = [c.id for c in ev.blended_with]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        fail(f"{at}.evaluation.blended_with", f"duplicate id {dupes[0]!r}")
+    if ev.blended_with and ev.main_weight <= 1e-12:
+        total = sum(c.weight for c in ev.blended_with)
+        fail(
+            f"{at}.evaluation.blended_with",
+            f"weights add up to {total:g}; they must stay below 1 (the main estimate "
+            "keeps 1 minus their sum)",
+        )
+    fallback = ev.measurement == Measurement.per_cohort_or_pooled
+    if fallback and pay.pooled_threshold is None:
+        fail(
+            f"{at}.payment.pooled_threshold",
+            "measurement per_cohort_or_pooled needs pooled_threshold (the threshold "
+            "all cohorts together must reach)",
+        )
+    if not fallback and pay.pooled_threshold is not None:
+        fail(
+            f"{at}.payment.pooled_threshold",
+            "only used with evaluation.measurement: per_cohort_or_pooled",
+        )
+    if fallback and o.periods_counted > 1:
+        fail(
+            f"{at}.periods_counted",
+            "per_cohort_or_pooled measurement is assessed once per cohort; "
+            "periods_counted must be 1",
+        )
+    if pay.rule == Rule.tiers and o.periods_counted > 1:
+        fail(
+            f"{at}.periods_counted",
+            "a tiers payment is paid once per estimate; periods_counted must be 1",
+        )
+    if pay.basis == Basis.level:
+        if pay.rule == Rule.tiers:
+            fail(
+                f"{at}.payment.basis",
+                "basis 'level' applies to rate_card and share_of_savings, not tiers",
+            )
+        if pay.pay_on == PayOn.above_threshold:
+            fail(
+                f"{at}.payment.pay_on",
+                "pay_on above_threshold counts improvement, so it needs basis 'effect'",
+            )
+        if pay.threshold != 0:
+            fail(
+                f"{at}.payment.threshold",
+                "a payment on basis 'level' has no measured improvement to compare with a "
+                "threshold; set threshold to 0 or use basis 'effect'",
+            )
+        if o.direction == Direction.decrease and pay.reference_level is None:
+            fail(
+                f"{at}.payment.reference_level",
+                "a decrease paid on basis 'level' needs reference_level (the contract's "
+                "assumed units per participant without the programme)",
+            )
+    elif pay.reference_level is not None:
+        fail(f"{at}.payment.reference_level", "only used with basis: level")
+    if pay.payer_shares is not None:
+        shares = pay.payer_shares
+        for payer_id, share in shares.items():
+            if payer_id not in payer_ids:
+                fail(f"{at}.payment.payer_shares.{payer_id}", f"no payer with id {payer_id!r}")
+            if not 0 < share <= 1:
+                fail(
+                    f"{at}.payment.payer_shares.{payer_id}",
+                    f"share must be above 0 and at most 1, got {share}",
+                )
+        if pay.payer not in shares:
+            fail(f"{at}.payment.payer_shares", f"must include the payer {pay.payer!r}")
+        if abs(sum(shares.values()) - 1) > 1e-9:
+            fail(
+                f"{at}.payment.payer_shares",
+                f"shares must add up to 1, got {sum(shares.values()):g}",
+            )
 
 
 def scenario_from_dict(data: Any, source: str = "<scenario>") -> Scenario:
@@ -602,8 +883,9 @@ def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
         if isinstance(node, list):
             index = _list_index(node, part)
             if index is None:
-                ids = [str(item.get("id", item.get("name"))) for item in node
-                       if isinstance(item, dict)]
+                ids = [
+                    str(item.get("id", item.get("name"))) for item in node if isinstance(item, dict)
+                ]
                 where = ".".join(walked) or "scenario"
                 fail(f"no item {part!r} in {where} (ids: {', '.join(ids) or 'none'})")
                 return
@@ -655,4 +937,3 @@ def default_scenario_path() -> Path:
 def scenarios_dir() -> Path:
     """The folder of bundled presets (``scenarios/`` beside the package)."""
     return Path(__file__).resolve().parent.parent / "scenarios"
-

@@ -24,8 +24,12 @@ def test_run_default_scenario_prints_tables(capsys):
     code, out, err = _run(capsys, "run", "--paths", "2000")
     assert code == 0, err
     assert "Teaching example" in out
-    for text in ("Government net savings (PV)", "Chance investors are repaid", "senior",
-                 "Budget years"):
+    for text in (
+        "Government net savings (PV)",
+        "Chance investors are repaid",
+        "senior",
+        "Budget years",
+    ):
         assert text in out
 
 
@@ -40,10 +44,21 @@ def test_run_json_uses_metric_names(capsys):
 
 def test_run_with_overrides_and_csv(capsys, tmp_path):
     csv = tmp_path / "paths.csv"
-    code, _, err = _run(capsys, "run", str(RIKERS), "--paths", "300", "--csv", str(csv),
-                        "--set", "outcomes.bed_days.effect=0.10",
-                        "--set", "outcomes.bed_days.evaluation.standard_error=0",
-                        "--set", "outcomes.bed_days.evaluation.bias=0")
+    code, _, err = _run(
+        capsys,
+        "run",
+        str(RIKERS),
+        "--paths",
+        "300",
+        "--csv",
+        str(csv),
+        "--set",
+        "outcomes.bed_days.effect=0.10",
+        "--set",
+        "outcomes.bed_days.evaluation.standard_error=0",
+        "--set",
+        "outcomes.bed_days.evaluation.bias=0",
+    )
     assert code == 0, err
     frame = pd.read_csv(csv)
     assert len(frame) == 300
@@ -64,8 +79,9 @@ def test_compare(capsys, tmp_path):
     data = teaching_data()
     data["outcomes"][0]["payment"]["price_per_unit"] = 120
     cheaper = write_yaml(tmp_path, data, "cheaper.yaml")
-    code, out, err = _run(capsys, "compare", str(TEACHING), str(cheaper), "--paths", "2000",
-                          "--json")
+    code, out, err = _run(
+        capsys, "compare", str(TEACHING), str(cheaper), "--paths", "2000", "--json"
+    )
     assert code == 0, err
     table = {row["metric"]: row for row in json.loads(out)["table"]}
     assert table["outcome_payments"]["cheaper − teaching_reentry"] < 0
@@ -85,10 +101,14 @@ def _bad_files(tmp_path):
         "malformed": (write_yaml(tmp_path, "name: [x\n", "malformed.yaml"), "malformed YAML"),
         "missing": (write_yaml(tmp_path, missing, "missing.yaml"), "horizon: required field"),
         "unknown": (write_yaml(tmp_path, unknown, "unknown.yaml"), "program.colour: unknown"),
-        "negative": (write_yaml(tmp_path, negative, "negative.yaml"),
-                     "capital.tranches[0].amount: Input should be greater than or equal to 0"),
-        "tiers": (write_yaml(tmp_path, tiers, "tiers.yaml"),
-                  "outcomes[0].payment.tiers: tiers must be in increasing order"),
+        "negative": (
+            write_yaml(tmp_path, negative, "negative.yaml"),
+            "capital.tranches[0].amount: Input should be greater than or equal to 0",
+        ),
+        "tiers": (
+            write_yaml(tmp_path, tiers, "tiers.yaml"),
+            "outcomes[0].payment.tiers: tiers must be in increasing order",
+        ),
         "ok": (write_yaml(tmp_path, data, "ok.yaml"), None),
     }
 
@@ -96,7 +116,7 @@ def _bad_files(tmp_path):
 @pytest.mark.parametrize("case", ["malformed", "missing", "unknown", "negative", "tiers"])
 def test_bad_input_exits_2_with_one_line(capsys, tmp_path, case):
     path, message = _bad_files(tmp_path)[case]
-    code, out, err = _run(capsys, "run", str(path), "--paths", "100")
+    code, _, err = _run(capsys, "run", str(path), "--paths", "100")
     assert code == 2
     assert err.count("\n") == 1, err
     assert str(path) in err and message in err
@@ -108,7 +128,8 @@ def test_override_naming_no_field_exits_2(capsys):
     assert code == 2
     assert err.strip() == (
         "pfs: error: <override>: outcomes.bed_day.effect: no item 'bed_day' in outcomes "
-        "(ids: bed_days, employment)")
+        "(ids: bed_days, employment)"
+    )
 
 
 def test_bad_option_and_missing_file_exit_2(capsys, tmp_path):
@@ -120,8 +141,15 @@ def test_bad_option_and_missing_file_exit_2(capsys, tmp_path):
 
 def test_console_script_exit_code_and_no_traceback(tmp_path):
     bad = write_yaml(tmp_path, "horizon: -1\n", "bad.yaml")
-    proc = subprocess.run([sys.executable, "-m", "pfs", "run", str(bad)], capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pfs", "run", str(bad)], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_bare_command_prints_help(capsys):
+    code, out, _ = _run(capsys)
+    assert code == 0
+    assert "run" in out and "validate" in out and "compare" in out

@@ -59,8 +59,9 @@ def test_common_random_numbers_across_scenarios():
         np.testing.assert_array_equal(a.values[name], b.values[name])
     # an input that becomes fixed in one scenario leaves the other inputs' draws alone
     fixed = sample(sc.with_overrides({"program.enrollment_factor": 1.0}), 0, 2000, seed=9)
-    np.testing.assert_array_equal(fixed.values["outcomes.bed_days.effect"],
-                                  a.values["outcomes.bed_days.effect"])
+    np.testing.assert_array_equal(
+        fixed.values["outcomes.bed_days.effect"], a.values["outcomes.bed_days.effect"]
+    )
 
 
 def test_sampled_distributions_match_their_specs():

@@ -44,12 +44,14 @@ def test_standard_error_derived_from_sample_size():
 
 def test_overrides_by_id_index_and_distribution():
     sc = teaching()
-    sc2 = sc.with_overrides({
-        "outcomes.bed_days.effect": 0.1,
-        "capital.tranches.senior.amount": 5e6,
-        "program.cohorts.1.size": 250,
-        "program.cost_per_participant": {"dist": "uniform", "low": 1000, "high": 2000},
-    })
+    sc2 = sc.with_overrides(
+        {
+            "outcomes.bed_days.effect": 0.1,
+            "capital.tranches.senior.amount": 5e6,
+            "program.cohorts.1.size": 250,
+            "program.cost_per_participant": {"dist": "uniform", "low": 1000, "high": 2000},
+        }
+    )
     assert sc2.outcome("bed_days").effect == 0.1
     assert sc2.tranche("senior").amount == 5e6
     assert sc2.program.cohorts[1].size == 250
@@ -61,7 +63,9 @@ def test_overrides_by_id_index_and_distribution():
 def test_parse_override_reads_yaml_values():
     assert parse_override("a.b=0.1") == ("a.b", 0.1)
     assert parse_override("x={dist: normal, mean: 1, sd: 2}") == (
-        "x", {"dist": "normal", "mean": 1, "sd": 2})
+        "x",
+        {"dist": "normal", "mean": 1, "sd": 2},
+    )
     with pytest.raises(ScenarioError, match="path=value"):
         parse_override("nothing")
 
@@ -132,8 +136,7 @@ def test_negative_fixed_value_and_bad_distribution(tmp_path):
     err = _error_for(tmp_path, data)
     assert err.field == "program.cost_per_participant"
     assert "must not be negative" in err.problem
-    data["program"]["cost_per_participant"] = {"dist": "triangular", "low": 5, "mode": 1,
-                                               "high": 3}
+    data["program"]["cost_per_participant"] = {"dist": "triangular", "low": 5, "mode": 1, "high": 3}
     err = _error_for(tmp_path, data)
     assert "low <= mode <= high" in err.problem
     data["program"]["cost_per_participant"] = {"dist": "gamma", "k": 1}
@@ -152,20 +155,33 @@ def test_tiers_out_of_order(tmp_path):
 @pytest.mark.parametrize(
     ("mutate", "field", "problem"),
     [
-        (lambda d: d["outcomes"][0]["payment"].update(payer="city"),
-         "outcomes[0].payment.payer", "no payer with id 'city'"),
-        (lambda d: d["capital"]["guarantees"][0].update(covers="mezz"),
-         "capital.guarantees[0].covers", "no tranche with id 'mezz'"),
-        (lambda d: d["capital"].update(residual="nobody"),
-         "capital.residual", "tranche id"),
-        (lambda d: d.update(horizon=5),
-         "outcomes[0].measured_after", "beyond the horizon"),
-        (lambda d: d["outcomes"][0]["evaluation"].pop("outcome_sd"),
-         "outcomes[0].evaluation", "standard_error, or sample_size and outcome_sd"),
-        (lambda d: d["outcomes"][0]["payment"].pop("price_per_unit"),
-         "outcomes[0].payment.price_per_unit", "needs price_per_unit"),
-        (lambda d: d["outcomes"][0]["savings_to"].update(county=1.5),
-         "outcomes[0].savings_to.county", "between 0 and 1"),
+        (
+            lambda d: d["outcomes"][0]["payment"].update(payer="city"),
+            "outcomes[0].payment.payer",
+            "no payer with id 'city'",
+        ),
+        (
+            lambda d: d["capital"]["guarantees"][0].update(covers="mezz"),
+            "capital.guarantees[0].covers",
+            "no tranche with id 'mezz'",
+        ),
+        (lambda d: d["capital"].update(residual="nobody"), "capital.residual", "tranche id"),
+        (lambda d: d.update(horizon=5), "outcomes[0].measured_after", "beyond the horizon"),
+        (
+            lambda d: d["outcomes"][0]["evaluation"].pop("outcome_sd"),
+            "outcomes[0].evaluation",
+            "standard_error, or sample_size and outcome_sd",
+        ),
+        (
+            lambda d: d["outcomes"][0]["payment"].pop("price_per_unit"),
+            "outcomes[0].payment.price_per_unit",
+            "needs price_per_unit",
+        ),
+        (
+            lambda d: d["outcomes"][0]["savings_to"].update(county=1.5),
+            "outcomes[0].savings_to.county",
+            "between 0 and 1",
+        ),
     ],
 )
 def test_cross_field_errors(tmp_path, mutate, field, problem):
