@@ -33,7 +33,7 @@ from pfs.scenario import (
 app = typer.Typer(
     name="pfs",
     help="Simulate Pay for Success (social impact bond) contracts under uncertainty.",
-    no_args_is_help=False,
+    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
@@ -47,13 +47,12 @@ PathsOpt = Annotated[int | None, typer.Option("--paths", "-n", help="Monte Carlo
 SeedOpt = Annotated[int | None, typer.Option("--seed", "-s", help="Random seed.", min=0)]
 SetOpt = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override a field: path=value (repeatable), e.g. "
-                 "outcomes.bed_days.effect=0.1"),
+    typer.Option(
+        "--set", help="Override a field: path=value (repeatable), e.g. outcomes.bed_days.effect=0.1"
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print results as JSON.")]
-SamplingOpt = Annotated[
-    Sampling | None, typer.Option("--sampling", help="random, lhs or sobol.")
-]
+SamplingOpt = Annotated[Sampling | None, typer.Option("--sampling", help="random, lhs or sobol.")]
 
 
 def load_with_overrides(path: Path | None, overrides: list[str] | None) -> Scenario:
@@ -130,8 +129,10 @@ def compare(
     table = cmp.table()
     if as_json:
         records = [
-            {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-             for k, v in row.items()}
+            {
+                k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in row.items()
+            }
             for row in table.reset_index().to_dict(orient="records")
         ]
         sys.stdout.write(json.dumps({"scenarios": list(loaded), "table": records}, indent=2) + "\n")
@@ -143,9 +144,10 @@ def compare(
         grid.add_column(str(col), justify="right")
     for metric, row in table.iterrows():
         name = str(metric)
-        grid.add_row(metric_label(name), *[
-            _fmt(name, float(v), first.currency, col) for col, v in row.items()
-        ])
+        grid.add_row(
+            metric_label(name),
+            *[_fmt(name, float(v), first.currency, col) for col, v in row.items()],
+        )
     out.print(grid)
 
 
@@ -159,37 +161,69 @@ def print_results(res: Results) -> None:
     """A readable summary: headline metrics, probabilities, tranches, budget years."""
     sc = res.scenario
     cur = sc.currency
-    out.print(f"[bold]{sc.name}[/bold]  ({res.n_paths:,} paths, seed {res.seed}, "
-              f"{res.sampling.value} sampling, {res.elapsed:.2f}s)")
+    out.print(
+        f"[bold]{sc.name}[/bold]  ({res.n_paths:,} paths, seed {res.seed}, "
+        f"{res.sampling.value} sampling, {res.elapsed:.2f}s)"
+    )
     summary = res.summary()
     table = Table(title="Results", title_justify="left")
     for col in ("Metric", "Mean", "± s.e.", "P5", "Median", "P95"):
         table.add_column(col, justify="left" if col == "Metric" else "right")
     for name in HEADLINE_METRICS:
-        row = summary.loc[name]
-        table.add_row(metric_label(name), *[
-            metric_value(name, float(row[c]), cur, precise=c == "std_error")
-            for c in ("mean", "std_error", "p05", "p50", "p95")
-        ])
+        values = summary.loc[name].to_dict()
+        table.add_row(
+            metric_label(name),
+            *[
+                metric_value(name, float(values[c]), cur, precise=c == "std_error")
+                for c in ("mean", "std_error", "p05", "p50", "p95")
+            ],
+        )
     out.print(table)
     probs = Table(title="Chances", title_justify="left")
     probs.add_column("Event")
     probs.add_column("Probability", justify="right")
     probs.add_column("± s.e.", justify="right")
-    for name in ("p_investor_repaid", "p_investor_loss", "p_gov_net_negative",
-                 "p_paid_without_true_effect", "p_not_paid_despite_true_effect"):
-        row = summary.loc[name]
-        probs.add_row(metric_label(name), percent(row["mean"]), percent(row["std_error"], 2))
+    for name in (
+        "p_investor_repaid",
+        "p_investor_loss",
+        "p_gov_net_negative",
+        "p_paid_without_true_effect",
+        "p_not_paid_despite_true_effect",
+    ):
+        values = summary.loc[name].to_dict()
+        probs.add_row(
+            metric_label(name),
+            percent(float(values["mean"])),
+            percent(float(values["std_error"]), 2),
+        )
     out.print(probs)
     tr = Table(title="Capital stack", title_justify="left")
-    for col in ("Tranche", "Kind", "Seniority", "Commitment", "Mean drawn", "IRR P5",
-                "IRR median", "IRR P95", "P(loss)", "Expected loss"):
+    for col in (
+        "Tranche",
+        "Kind",
+        "Seniority",
+        "Commitment",
+        "Mean drawn",
+        "IRR P5",
+        "IRR median",
+        "IRR P95",
+        "P(loss)",
+        "Expected loss",
+    ):
         tr.add_column(col, justify="left" if col in ("Tranche", "Kind") else "right")
     for tid, row in res.tranches.iterrows():
-        tr.add_row(str(tid), row["kind"], str(row["seniority"]), money(row["commitment"], cur),
-                   money(row["mean_drawn"], cur), percent(row["irr_p05"]),
-                   percent(row["irr_p50"]), percent(row["irr_p95"]), percent(row["p_loss"]),
-                   money(row["expected_loss"], cur))
+        tr.add_row(
+            str(tid),
+            row["kind"],
+            str(row["seniority"]),
+            money(row["commitment"], cur),
+            money(row["mean_drawn"], cur),
+            percent(row["irr_p05"]),
+            percent(row["irr_p50"]),
+            percent(row["irr_p95"]),
+            percent(row["p_loss"]),
+            money(row["expected_loss"], cur),
+        )
     out.print(tr)
     years = res.by_year()
     pay = years[years["series"] == "outcome_payments"]
@@ -198,9 +232,14 @@ def print_results(res: Results) -> None:
     for col in ("Year", "Payments P5", "Median", "P95", "Mean", "Savings mean"):
         by.add_column(col, justify="right")
     for _, row in pay.iterrows():
-        by.add_row(str(row["year"]), money(row["p05"], cur), money(row["p50"], cur),
-                   money(row["p95"], cur), money(row["mean"], cur),
-                   money(sav.loc[row["year"], "mean"], cur))
+        by.add_row(
+            str(row["year"]),
+            money(row["p05"], cur),
+            money(row["p50"], cur),
+            money(row["p95"], cur),
+            money(row["mean"], cur),
+            money(sav.loc[row["year"], "mean"], cur),
+        )
     out.print(by)
 
 
@@ -223,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo("pfs: aborted", err=True)
         return 1
     except _CLICK_ERRORS as err:
+        if type(err).__name__ == "NoArgsIsHelpError":  # bare `pfs`: help was printed
+            return 0
         message = err.format_message() if hasattr(err, "format_message") else str(err)
         typer.echo(f"pfs: error: {message}", err=True)
         code = getattr(err, "exit_code", 2)
@@ -233,3 +274,7 @@ def main(argv: list[str] | None = None) -> int:
 def entry_point() -> None:
     """Console-script wrapper: exit with :func:`main`'s code."""
     sys.exit(main())
+
+
+# Subcommands defined in their own modules register themselves on `app`.
+from pfs import cli_analysis, cli_reports, cli_sweep  # noqa: E402,F401
