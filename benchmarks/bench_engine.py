@@ -48,8 +48,13 @@ print(json.dumps({"paths": paths, "engine_s": engine, "summaries_s": summaries,
 
 
 def run_engine(paths: int) -> dict[str, float]:
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(paths)], capture_output=True,
-                          text=True, check=True, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(paths)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -59,13 +64,17 @@ def main() -> None:
     parser.add_argument("--irr-rows", type=int, default=100_000)
     args = parser.parse_args()
     print("Engine: teaching scenario (scenarios/teaching_reentry.yaml), default chunking")
-    print(f"{'paths':>10} {'engine s':>9} {'paths/s':>12} {'rng floor s':>12} "
-          f"{'x floor':>8} {'summaries s':>12} {'peak MB':>8} {'after import MB':>16}")
+    print(
+        f"{'paths':>10} {'engine s':>9} {'paths/s':>12} {'rng floor s':>12} "
+        f"{'x floor':>8} {'summaries s':>12} {'peak MB':>8} {'after import MB':>16}"
+    )
     for paths in args.sizes:
         r = run_engine(paths)
-        print(f"{paths:>10,} {r['engine_s']:>9.3f} {paths / r['engine_s']:>12,.0f} "
-              f"{r['rng_floor_s']:>12.4f} {r['engine_s'] / r['rng_floor_s']:>8.1f} "
-              f"{r['summaries_s']:>12.3f} {r['peak_mb']:>8.0f} {r['baseline_mb']:>16.0f}")
+        print(
+            f"{paths:>10,} {r['engine_s']:>9.3f} {paths / r['engine_s']:>12,.0f} "
+            f"{r['rng_floor_s']:>12.4f} {r['engine_s'] / r['rng_floor_s']:>8.1f} "
+            f"{r['summaries_s']:>12.3f} {r['peak_mb']:>8.0f} {r['baseline_mb']:>16.0f}"
+        )
     print()
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import bench_irr

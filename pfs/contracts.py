@@ -50,17 +50,24 @@ def _one_outcome_deal(
     return {
         "name": "test contract",
         "horizon": horizon,
-        "program": {"cohorts": [{"period": 0, "size": participants}],
-                    "cost_per_participant": cost},
-        "outcomes": [{
-            "id": "outcome", "baseline": 1.0, "effect": effect, "measured_after": measured_after,
-            "value_per_unit": value_per_unit, "savings_to": {"payer": 1.0},
-            "evaluation": {"standard_error": standard_error},
-            "payment": {"payer": "payer", "lag": 0, **payment},
-        }],
+        "program": {"cohorts": [{"period": 0, "size": participants}], "cost_per_participant": cost},
+        "outcomes": [
+            {
+                "id": "outcome",
+                "baseline": 1.0,
+                "effect": effect,
+                "measured_after": measured_after,
+                "value_per_unit": value_per_unit,
+                "savings_to": {"payer": 1.0},
+                "evaluation": {"standard_error": standard_error},
+                "payment": {"payer": "payer", "lag": 0, **payment},
+            }
+        ],
         "payers": [{"id": "payer", "discount_rate": 0.0}],
-        "capital": {"tranches": [tranche or {"id": "investor", "amount": 0.0}],
-                    "residual": residual},
+        "capital": {
+            "tranches": [tranche or {"id": "investor", "amount": 0.0}],
+            "residual": residual,
+        },
     }
 
 
@@ -88,14 +95,28 @@ def call_spread(
     ``C(K) = E[max(M - K, 0)]``.
     """
     k = price_per_unit * participants
-    expected = k * (expected_call(mean, se, threshold) - expected_call(mean, se, threshold + cap / k))
-    sc = scenario_from_dict(_one_outcome_deal(
-        effect=mean, standard_error=se, participants=participants,
-        payment={"rule": "rate_card", "price_per_unit": price_per_unit,
-                 "pay_on": "above_threshold", "threshold": threshold, "cap": cap},
-    ))
-    return TestContract("call_spread", sc, {"outcome_payments": expected},
-                        "k[C(thr) - C(thr + cap/k)], C(K) = (m-K)Φ((m-K)/se) + se φ((m-K)/se)")
+    upper = threshold + cap / k
+    expected = k * (expected_call(mean, se, threshold) - expected_call(mean, se, upper))
+    sc = scenario_from_dict(
+        _one_outcome_deal(
+            effect=mean,
+            standard_error=se,
+            participants=participants,
+            payment={
+                "rule": "rate_card",
+                "price_per_unit": price_per_unit,
+                "pay_on": "above_threshold",
+                "threshold": threshold,
+                "cap": cap,
+            },
+        )
+    )
+    return TestContract(
+        "call_spread",
+        sc,
+        {"outcome_payments": expected},
+        "k[C(thr) - C(thr + cap/k)], C(K) = (m-K)Φ((m-K)/se) + se φ((m-K)/se)",
+    )
 
 
 def zero_effect_trigger(se: float = 0.05, threshold: float = 0.08) -> TestContract:
@@ -103,13 +124,17 @@ def zero_effect_trigger(se: float = 0.05, threshold: float = 0.08) -> TestContra
 
     P(paid) = P(M >= threshold) with ``M ~ N(0, se)`` = ``1 - Φ(threshold / se)``.
     """
-    sc = scenario_from_dict(_one_outcome_deal(
-        effect=0.0, standard_error=se,
-        payment={"rule": "rate_card", "price_per_unit": 10.0, "threshold": threshold},
-    ))
+    sc = scenario_from_dict(
+        _one_outcome_deal(
+            effect=0.0,
+            standard_error=se,
+            payment={"rule": "rate_card", "price_per_unit": 10.0, "threshold": threshold},
+        )
+    )
     p = 1.0 - float(norm.cdf(threshold / se))
-    return TestContract("zero_effect_trigger", sc, {"p_paid_without_true_effect": p},
-                        "1 - Φ(threshold / se)")
+    return TestContract(
+        "zero_effect_trigger", sc, {"p_paid_without_true_effect": p}, "1 - Φ(threshold / se)"
+    )
 
 
 def coupon_loan(rate: float = 0.06, years: int = 4, cost: float = 1_000_000.0) -> TestContract:
@@ -121,35 +146,56 @@ def coupon_loan(rate: float = 0.06, years: int = 4, cost: float = 1_000_000.0) -
     investor's IRR is exactly ``rate``.
     """
     owed = cost * (1 + rate) ** years
-    sc = scenario_from_dict(_one_outcome_deal(
-        effect=0.2, standard_error=0.0, participants=100.0, horizon=years + 1,
-        measured_after=years, cost=cost / 100.0,
-        payment={"rule": "rate_card", "price_per_unit": 2 * owed / (100.0 * 0.2)},
-        tranche={"id": "investor", "amount": cost, "rate": rate},
-        residual="retained_by_payer",
-    ))
-    return TestContract("coupon_loan", sc, {"outcome_payments": owed, "investor_irr": rate,
-                                            "residual_retained": owed},
-                        "payment = cost (1+r)^T; IRR = r")
+    sc = scenario_from_dict(
+        _one_outcome_deal(
+            effect=0.2,
+            standard_error=0.0,
+            participants=100.0,
+            horizon=years + 1,
+            measured_after=years,
+            cost=cost / 100.0,
+            payment={"rule": "rate_card", "price_per_unit": 2 * owed / (100.0 * 0.2)},
+            tranche={"id": "investor", "amount": cost, "rate": rate},
+            residual="retained_by_payer",
+        )
+    )
+    return TestContract(
+        "coupon_loan",
+        sc,
+        {"outcome_payments": owed, "investor_irr": rate, "residual_retained": owed},
+        "payment = cost (1+r)^T; IRR = r",
+    )
 
 
-def linear_breakeven(cost: float = 1_000_000.0, price_per_unit: float = 50.0,
-                     participants: float = 1000.0, baseline: float = 40.0) -> TestContract:
+def linear_breakeven(
+    cost: float = 1_000_000.0,
+    price_per_unit: float = 50.0,
+    participants: float = 1000.0,
+    baseline: float = 40.0,
+) -> TestContract:
     """Investors get their money back when ``price * participants * baseline * e = cost``.
 
     Break-even true effect (no noise, no coupon): ``e* = cost / (price * n * baseline)``.
     """
     data = _one_outcome_deal(
-        effect=0.1, standard_error=0.0, participants=participants, horizon=2, measured_after=1,
+        effect=0.1,
+        standard_error=0.0,
+        participants=participants,
+        horizon=2,
+        measured_after=1,
         cost=cost / participants,
         payment={"rule": "rate_card", "price_per_unit": price_per_unit},
-        tranche={"id": "investor", "amount": cost}, residual="investor",
+        tranche={"id": "investor", "amount": cost},
+        residual="investor",
     )
     data["outcomes"][0]["baseline"] = baseline
     sc = scenario_from_dict(data)
-    return TestContract("linear_breakeven", sc,
-                        {"breakeven_effect": cost / (price_per_unit * participants * baseline)},
-                        "e* = cost / (price × participants × baseline)")
+    return TestContract(
+        "linear_breakeven",
+        sc,
+        {"breakeven_effect": cost / (price_per_unit * participants * baseline)},
+        "e* = cost / (price × participants × baseline)",
+    )
 
 
 ALL = (call_spread, zero_effect_trigger, coupon_loan, linear_breakeven)
@@ -158,4 +204,3 @@ ALL = (call_spread, zero_effect_trigger, coupon_loan, linear_breakeven)
 def all_contracts() -> list[TestContract]:
     """Every test contract with its default parameters."""
     return [build() for build in ALL]
-
