@@ -20,6 +20,7 @@ from rich.table import Table
 from pfs.engine import compare as compare_scenarios
 from pfs.engine import simulate
 from pfs.formatting import metric_label, metric_value, money, percent
+from pfs.parallel import BackendName
 from pfs.results import HEADLINE_METRICS, Results
 from pfs.scenario import (
     PfsError,
@@ -52,6 +53,29 @@ SetOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print results as JSON.")]
+BackendOpt = Annotated[
+    BackendName | None,
+    typer.Option(
+        "--backend",
+        help="serial, processes or dask (default: dask when "
+        "--workers or --scheduler is given, else serial).",
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        help="Worker processes (a Dask LocalCluster unless --backend processes).",
+        min=1,
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler", help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786."
+    ),
+]
+
 SamplingOpt = Annotated[Sampling | None, typer.Option("--sampling", help="random, lhs or sobol.")]
 
 
@@ -74,10 +98,21 @@ def run(
         Path | None, typer.Option("--csv", help="Write per-path metrics to this CSV file.")
     ] = None,
     sampling: SamplingOpt = None,
+    backend: BackendOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
 ) -> None:
-    """Simulate a scenario and print its summary."""
+    """Simulate a scenario and print its summary (optionally split over Dask)."""
     sc = load_with_overrides(scenario, set_)
-    res = simulate(sc, paths=paths, seed=seed, sampling=sampling)
+    res = simulate(
+        sc,
+        paths=paths,
+        seed=seed,
+        sampling=sampling,
+        backend=backend,
+        workers=workers,
+        scheduler=scheduler,
+    )
     if csv is not None:
         try:
             res.paths.to_csv(csv, index_label="path")

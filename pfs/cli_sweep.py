@@ -20,45 +20,25 @@ import typer
 from rich.table import Table
 
 from pfs.cli import (
+    BackendOpt,
     JsonOpt,
     PathsOpt,
     SamplingOpt,
     ScenarioArg,
+    SchedulerOpt,
     SeedOpt,
     SetOpt,
+    WorkersOpt,
     app,
     load_with_overrides,
     out,
 )
 from pfs.formatting import metric_label, metric_value, percent
-from pfs.parallel import BackendName, StreamedResults, simulate_summary
+from pfs.parallel import StreamedResults, simulate_summary
 from pfs.results import HEADLINE_METRICS
 from pfs.scenario import PfsError
 from pfs.sweep import collect_items, parse_grid_item, parse_lhs_item
 from pfs.sweep import sweep as run_sweep
-
-BackendOpt = Annotated[
-    BackendName | None,
-    typer.Option(
-        "--backend",
-        help="serial, processes or dask (default: dask when "
-        "--workers or --scheduler is given, else serial).",
-    ),
-]
-WorkersOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--workers",
-        help="Worker processes (a Dask LocalCluster unless --backend processes).",
-        min=1,
-    ),
-]
-SchedulerOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--scheduler", help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786."
-    ),
-]
 
 TABLE_COLUMNS = (
     "p_investor_repaid",

@@ -69,23 +69,36 @@ class Normal(_Dist):
 
 
 class TruncNormal(_Dist):
-    """Normal with ``mean`` and ``sd`` truncated to ``[low, high]``."""
+    """Normal with ``mean`` and ``sd`` truncated to ``[low, high]`` (a bound left out is open).
+
+    Open bounds are ``None`` rather than infinity so the spec round-trips through JSON
+    and YAML (JSON has no infinity).
+    """
 
     dist: Literal["truncnormal"]
     mean: float
     sd: float = Field(gt=0)
-    low: float = -math.inf
-    high: float = math.inf
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """``(low, high)`` with open bounds as infinities."""
+        low = -math.inf if self.low is None else self.low
+        high = math.inf if self.high is None else self.high
+        return low, high
 
     @model_validator(mode="after")
     def _bounds(self) -> TruncNormal:
-        if not self.low < self.high:
-            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        low, high = self.bounds
+        if not low < high:
+            raise ValueError(f"low ({low}) must be below high ({high})")
         return self
 
     def scipy(self) -> Any:  # noqa: D102
-        a = (self.low - self.mean) / self.sd
-        b = (self.high - self.mean) / self.sd
+        low, high = self.bounds
+        a = (low - self.mean) / self.sd
+        b = (high - self.mean) / self.sd
         return stats.truncnorm(a, b, loc=self.mean, scale=self.sd)
 
 

@@ -13,6 +13,7 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -143,10 +144,13 @@ def run_chunk(sc: Scenario, draws: Draws) -> ChunkResult:
         to_provider += dist.to_provider
         retained += dist.retained
     stack.close()
+    metrics = _metrics(
+        sc, op, stack, payments, savings, costs, ffs_costs, paid, to_provider, retained, ledgers
+    )
+    for outcome_id, amount in due_total.items():
+        metrics[f"due.{outcome_id}"] = amount
     return ChunkResult(
-        metrics=_metrics(
-            sc, op, stack, payments, savings, costs, ffs_costs, paid, to_provider, retained, ledgers
-        ),
+        metrics=metrics,
         periods=PeriodArrays(
             payments=payments.astype(np.float32),
             savings=savings.astype(np.float32),
@@ -237,6 +241,9 @@ def simulate(
     sampling: Sampling | str | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     keep_inputs: bool = True,
+    backend: str | None = None,
+    workers: int | None = None,
+    scheduler: Any = None,
 ) -> Results:
     """Run a Monte Carlo simulation of a scenario.
 
@@ -247,6 +254,12 @@ def simulate(
         sampling: ``random``, ``lhs`` or ``sobol`` (default: the scenario's).
         chunk_size: paths per chunk; results do not depend on it.
         keep_inputs: keep sampled input values as ``input.<name>`` columns.
+        backend: ``processes`` or ``dask`` to split the paths into blocks run by
+            workers (:func:`pfs.parallel.simulate_split`); results are bit-identical.
+            Default: in this process (``dask`` when ``workers`` or ``scheduler`` is
+            given).
+        workers: worker processes for ``processes`` or a local Dask cluster.
+        scheduler: address of a running Dask scheduler (or a ``distributed.Client``).
 
     Returns:
         The :class:`~pfs.results.Results`.
@@ -259,28 +272,69 @@ def simulate(
         raise PfsError(f"paths must be a positive number, got {paths}")
     if chunk_size <= 0:
         raise PfsError(f"chunk_size must be positive, got {chunk_size}")
+    if backend not in (None, "serial") or workers is not None or scheduler is not None:
+        from pfs.parallel import simulate_split  # the parallel module builds on this one
+
+        return simulate_split(
+            scenario,
+            paths,
+            seed,
+            sampling=method,
+            chunk_size=chunk_size,
+            keep_inputs=keep_inputs,
+            backend=backend,
+            workers=workers,
+            scheduler=scheduler,
+        )
     started = time.perf_counter()
-    chunks: list[ChunkResult] = []
-    inputs: dict[str, list[FloatArray]] = defaultdict(list)
+    collector = _Collector(paths)
     for start in range(0, paths, chunk_size):
         stop = min(start + chunk_size, paths)
         draws = sample(scenario, start, stop, seed, method)
-        chunks.append(run_chunk(scenario, draws))
-        if keep_inputs:
-            for name, values in draws.values.items():
-                inputs[f"input.{name}"].append(values)
-    metrics = {k: np.concatenate([c.metrics[k] for c in chunks]) for k in chunks[0].metrics}
-    for name, parts in inputs.items():
-        metrics[name] = np.concatenate(parts)
-    periods = PeriodArrays.concatenate([c.periods for c in chunks])
+        chunk = run_chunk(scenario, draws)
+        inputs = {f"input.{k}": v for k, v in draws.values.items()} if keep_inputs else {}
+        collector.add(start, stop, chunk, inputs)
     return Results(
         scenario=scenario,
-        metrics=metrics,
-        periods=periods,
+        metrics=collector.metrics,
+        periods=collector.periods(),
         seed=seed,
         sampling=method,
         elapsed=time.perf_counter() - started,
     )
+
+
+class _Collector:
+    """Per-path outputs preallocated for the whole run and filled chunk by chunk.
+
+    Writing each chunk in place (rather than joining chunks at the end) keeps peak
+    memory near the size of the results themselves.
+    """
+
+    def __init__(self, paths: int):
+        self.paths = paths
+        self.metrics: dict[str, FloatArray] = {}
+        self._periods: dict[str, NDArray[np.float32]] = {}
+
+    def add(self, start: int, stop: int, chunk: ChunkResult, inputs: dict[str, FloatArray]) -> None:
+        """Copy one chunk's per-path metrics, inputs and period arrays into place."""
+        for name, values in (chunk.metrics | inputs).items():
+            if name not in self.metrics:
+                self.metrics[name] = np.empty(self.paths)
+            self.metrics[name][start:stop] = values
+        for name in ("payments", "savings", "costs", "investor_flows"):
+            part = getattr(chunk.periods, name)
+            axis = part.ndim - 2  # the paths axis
+            if name not in self._periods:
+                shape = list(part.shape)
+                shape[axis] = self.paths
+                self._periods[name] = np.empty(shape, dtype=np.float32)
+            index = (slice(None),) * axis + (slice(start, stop),)
+            self._periods[name][index] = part
+
+    def periods(self) -> PeriodArrays:
+        """The filled per-period arrays."""
+        return PeriodArrays(**self._periods)
 
 
 def compare(

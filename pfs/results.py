@@ -155,12 +155,16 @@ class Results:
         despite = np.zeros(self.n_paths, dtype=bool)
         for o in self.scenario.outcomes:
             threshold = payment_threshold(o)
-            true_effect, paid = m[f"true_effect.{o.id}"], m[f"paid.{o.id}"]
+            # The evaluation's decision: what the contract owed for this outcome (after
+            # its own cap), not the money that moved; payments a payer keeps once
+            # investors are repaid, or that its appropriation caps stop, are not
+            # evaluation errors.
+            true_effect, due = m[f"true_effect.{o.id}"], m[f"due.{o.id}"]
             # no true effect: below the threshold, or none at all (a threshold of 0, or
             # a level-based payment, still pays for a programme that changed nothing)
             none = (true_effect < threshold) | (true_effect <= 0)
-            w = (paid > LOSS_TOLERANCE) & none
-            d = (paid <= LOSS_TOLERANCE) & ~none
+            w = (due > LOSS_TOLERANCE) & none
+            d = (due <= LOSS_TOLERANCE) & ~none
             flags[f"p_paid_without_true_effect.{o.id}"] = w
             flags[f"p_not_paid_despite_true_effect.{o.id}"] = d
             without |= w
@@ -276,6 +280,19 @@ class Results:
                 )
             )
         return pd.concat(frames, ignore_index=True)
+
+    def cost_per_outcome(self) -> dict[str, float]:
+        """Expected payment per additional unit truly achieved, by outcome id.
+
+        Outcomes are counted in different units (bed-days, quarters employed), so
+        each gets its own figure: mean ``paid.<id>`` over mean ``true_units.<id>``.
+        """
+        costs = {}
+        for o in self.scenario.outcomes:
+            units = float(self.metrics[f"true_units.{o.id}"].mean())
+            paid = float(self.metrics[f"paid.{o.id}"].mean())
+            costs[o.id] = paid / units if units > 0 else math.nan
+        return costs
 
     def headline(self) -> dict[str, float]:
         """The handful of numbers the app and CLI show first."""

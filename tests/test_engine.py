@@ -432,3 +432,24 @@ def test_compare_uses_common_random_numbers():
     np.testing.assert_array_equal(
         cmp["base"].metrics["true_effect.bed_days"], cmp["cheaper"].metrics["true_effect.bed_days"]
     )
+
+
+def test_cost_per_outcome_and_due_metrics():
+    res = pfs.simulate(teaching(), paths=3000, seed=2)
+    m = res.metrics
+    costs = res.cost_per_outcome()
+    assert set(costs) == {"bed_days", "employment"}
+    assert costs["bed_days"] == pytest.approx(
+        m["paid.bed_days"].mean() / m["true_units.bed_days"].mean()
+    )
+    # what the contract owed is never less than what was paid (caps, retention)
+    for o in ("bed_days", "employment"):
+        assert (m[f"due.{o}"] >= m[f"paid.{o}"] - 1e-6).all()
+    # evaluation errors read the contract's decision, not money the payer kept: paths
+    # where employment was owed but kept by the County (investors already repaid)
+    # are not "not paid despite a true effect"
+    kept = (m["due.employment"] > 1) & (m["paid.employment"] < 1)
+    kept &= m["true_effect.employment"] >= 0.10
+    assert kept.sum() > 50
+    flags = res.flags()
+    assert not flags["p_not_paid_despite_true_effect.employment"][kept].any()

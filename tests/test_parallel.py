@@ -267,3 +267,17 @@ def test_streamed_summary_errors(base):
         simulate_summary(base, paths=100, keep=["nope"])
     with pytest.raises(PfsError, match="alpha"):
         simulate_summary(base, paths=100, alpha=1.5)
+
+
+def test_simulate_backend_option_delegates_and_is_bit_identical(capsys):
+    from pfs.cli import main
+
+    sc = pfs.load_scenario(pfs.default_scenario_path())
+    serial = pfs.simulate(sc, paths=3000, seed=4, chunk_size=1024)
+    split = pfs.simulate(sc, paths=3000, seed=4, chunk_size=1024, backend="processes", workers=2)
+    assert set(split.metrics) == set(serial.metrics)
+    for name, values in serial.metrics.items():
+        np.testing.assert_array_equal(split.metrics[name], values, err_msg=name)
+    code = main(["run", "--paths", "2000", "--backend", "processes", "--workers", "2", "--json"])
+    assert code == 0
+    assert '"paths": 2000' in capsys.readouterr().out

@@ -197,3 +197,27 @@ def test_missing_file_and_not_a_mapping(tmp_path):
         pfs.load_scenario(tmp_path / "nope.yaml")
     with pytest.raises(ScenarioError, match="must be a mapping"):
         scenario_from_dict([1, 2])
+
+
+def test_open_truncnormal_bound_survives_overrides_and_yaml():
+    sc = teaching().with_overrides(
+        {"outcomes.bed_days.effect": {"dist": "truncnormal", "mean": 0.2, "sd": 0.1, "high": 1.0}}
+    )
+    again = sc.with_overrides({"outcomes.bed_days.payment.price_per_unit": 150})
+    effect = again.outcome("bed_days").effect
+    assert effect.low is None and effect.high == 1.0
+    assert effect.support() == (float("-inf"), 1.0)
+    assert pfs.parse_scenario_text(again.to_yaml()) == again
+    assert "null" not in again.canonical() or '"low":null' in again.canonical()
+    with pytest.raises(ScenarioError, match="must be below high"):
+        teaching().with_overrides(
+            {
+                "outcomes.bed_days.effect": {
+                    "dist": "truncnormal",
+                    "mean": 0,
+                    "sd": 1,
+                    "low": 2,
+                    "high": 1,
+                }
+            }
+        )

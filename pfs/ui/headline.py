@@ -36,18 +36,8 @@ _NEGLIGIBLE = {"share": 0.005, "rate": 0.0005, "multiple": 0.005}
 
 
 def outcome_costs(res: Results) -> dict[str, float]:
-    """Expected payment per additional unit achieved, by outcome id.
-
-    The same definition as ``Results.headline()["cost_per_outcome_unit"]`` (expected
-    payments over expected additional units), one outcome at a time, for deals whose
-    outcomes are counted in different units.
-    """
-    costs = {}
-    for o in res.scenario.outcomes:
-        units = float(res.metrics[f"true_units.{o.id}"].mean())
-        paid = float(res.metrics[f"paid.{o.id}"].mean())
-        costs[o.id] = paid / units if units > 0 else math.nan
-    return costs
+    """Expected payment per additional unit achieved, by outcome id (see Results)."""
+    return res.cost_per_outcome()
 
 
 def _cost_card(res: Results, info: MetricInfo) -> tuple[MetricInfo, str]:
