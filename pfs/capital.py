@@ -48,7 +48,7 @@ class Stack:
         balance: principal plus accrued interest owed ``[tranches, paths]``.
         drawn: cumulative draws ``[tranches, paths]``.
         received: cumulative receipts (payments, returned cash, guarantees).
-        flows: each tranche's net cash flow by period ``[tranches, paths, periods]``.
+        flows: each tranche's net cash flow by period ``[tranches, periods, paths]``.
         unfunded: costs the stack could not fund ``[paths]``.
     """
 
@@ -77,7 +77,7 @@ class Stack:
         self.cash = np.zeros(n)
         self.returned = np.zeros(n)
         self.unfunded = np.zeros(n)
-        self.flows = np.zeros((k, n, sc.horizon))
+        self.flows = np.zeros((k, sc.horizon, n))  # period-major: contiguous writes
         self.guarantee_paid = np.zeros((k, n))
         levels = sorted({t.seniority for t in self.tranches})
         self.levels = [
@@ -116,7 +116,7 @@ class Stack:
         self.drawn += draws
         self.balance += draws * self.repayable
         self.cap_balance += draws
-        self.flows[:, :, t] -= draws
+        self.flows[:, t, :] -= draws
         return draws
 
     def investors_repaid(self) -> BoolArray:
@@ -170,7 +170,7 @@ class Stack:
             retained = left
         self.received += paid
         self.from_payments += paid
-        self.flows[:, :, t] += paid
+        self.flows[:, t, :] += paid
         return PeriodDistribution(paid, to_provider, retained)
 
     # -------------------------------------------------------------------- end
@@ -182,7 +182,7 @@ class Stack:
             total = self.amount.sum()
             back = self.cash[None, :] * (self.amount / (total if total > 0 else 1.0))
             self.received += back
-            self.flows[:, :, last] += back
+            self.flows[:, last, :] += back
             returned = self.cash.copy()
             self.returned += returned
             self.cash[:] = 0.0
@@ -193,7 +193,7 @@ class Stack:
             pay = np.minimum(g.share * np.maximum(loss - g.attachment, 0.0), g.amount)
             self.guarantee_paid[k] += pay
             self.received[k] += pay
-            self.flows[k, :, last] += pay
+            self.flows[k, last, :] += pay
         return returned
 
     def principal_loss(self) -> FloatArray:

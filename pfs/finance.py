@@ -434,7 +434,7 @@ def _grid_s() -> FloatArray:
     return grid
 
 
-_BLOCK_PATHS = 8192
+_BLOCK_PATHS = 32768
 _DUST = 1e-12
 """Number of paths solved together (cache blocking, see ``_irr_core``)."""
 

@@ -90,6 +90,8 @@ def present_value(by_payer: FloatArray, factors: FloatArray) -> FloatArray:
 
 def by_fiscal_year(per_period: NDArray[ScalarT], periods_per_year: int) -> NDArray[ScalarT]:
     """Sum ``[..., periods]`` into budget years ``[..., years]`` (year 1 = periods 0..)."""
+    if periods_per_year == 1:
+        return per_period
     horizon = per_period.shape[-1]
     years = -(-horizon // periods_per_year)
     pad = years * periods_per_year - horizon

@@ -265,14 +265,15 @@ class Results:
     ) -> pd.DataFrame:
         frames = []
         for name, values in series.items():
-            data = values.astype(np.float64)
-            q = np.quantile(data, QUANTILES, axis=0)
+            # one contiguous row per period: partitioning along rows is much faster
+            data = np.ascontiguousarray(values.T)
+            q = np.quantile(data, QUANTILES, axis=1).astype(np.float64)
             frames.append(
                 pd.DataFrame(
                     {
-                        axis_name: np.arange(start, start + data.shape[1]),
+                        axis_name: np.arange(start, start + data.shape[0]),
                         "series": name,
-                        "mean": data.mean(axis=0),
+                        "mean": data.mean(axis=1, dtype=np.float64),
                         "p05": q[0],
                         "p50": q[1],
                         "p95": q[2],
