@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import click
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -192,24 +193,27 @@ def _fmt(metric: str, value: float, currency: str, column: Any) -> str:
     return metric_value(metric, value, currency)
 
 
-def print_results(res: Results) -> None:
-    """A readable summary: headline metrics, probabilities, tranches, budget years."""
-    sc = res.scenario
-    cur = sc.currency
-    out.print(
-        f"[bold]{sc.name}[/bold]  ({res.n_paths:,} paths, seed {res.seed}, "
-        f"{res.sampling.value} sampling, {res.elapsed:.2f}s)"
-    )
-    summary = res.summary()
+CHANCES = (
+    "p_investor_repaid",
+    "p_investor_loss",
+    "p_gov_net_negative",
+    "p_paid_without_true_effect",
+    "p_not_paid_despite_true_effect",
+)
+
+
+def print_summary_tables(summary: pd.DataFrame, currency: str) -> None:
+    """The headline metrics (mean, s.e., P5/P50/P95) and the chances, as two tables."""
+    rows = summary.to_dict(orient="index")
     table = Table(title="Results", title_justify="left")
     for col in ("Metric", "Mean", "± s.e.", "P5", "Median", "P95"):
         table.add_column(col, justify="left" if col == "Metric" else "right")
     for name in HEADLINE_METRICS:
-        values = summary.loc[name].to_dict()
+        row = rows[name]
         table.add_row(
             metric_label(name),
             *[
-                metric_value(name, float(values[c]), cur, precise=c == "std_error")
+                metric_value(name, float(row[c]), currency, precise=c == "std_error")
                 for c in ("mean", "std_error", "p05", "p50", "p95")
             ],
         )
@@ -218,20 +222,23 @@ def print_results(res: Results) -> None:
     probs.add_column("Event")
     probs.add_column("Probability", justify="right")
     probs.add_column("± s.e.", justify="right")
-    for name in (
-        "p_investor_repaid",
-        "p_investor_loss",
-        "p_gov_net_negative",
-        "p_paid_without_true_effect",
-        "p_not_paid_despite_true_effect",
-    ):
-        values = summary.loc[name].to_dict()
+    for name in CHANCES:
+        row = rows[name]
         probs.add_row(
-            metric_label(name),
-            percent(float(values["mean"])),
-            percent(float(values["std_error"]), 2),
+            metric_label(name), percent(float(row["mean"])), percent(float(row["std_error"]), 2)
         )
     out.print(probs)
+
+
+def print_results(res: Results) -> None:
+    """A readable summary: headline metrics, probabilities, tranches, budget years."""
+    sc = res.scenario
+    cur = sc.currency
+    out.print(
+        f"[bold]{sc.name}[/bold]  ({res.n_paths:,} paths, seed {res.seed}, "
+        f"{res.sampling.value} sampling, {res.elapsed:.2f}s)"
+    )
+    print_summary_tables(res.summary(), cur)
     tr = Table(title="Capital stack", title_justify="left")
     for col in (
         "Tranche",

@@ -32,10 +32,10 @@ from pfs.cli import (
     app,
     load_with_overrides,
     out,
+    print_summary_tables,
 )
-from pfs.formatting import metric_label, metric_value, percent
+from pfs.formatting import metric_label, metric_value
 from pfs.parallel import StreamedResults, simulate_summary
-from pfs.results import HEADLINE_METRICS
 from pfs.scenario import PfsError
 from pfs.sweep import collect_items, parse_grid_item, parse_lhs_item
 from pfs.sweep import sweep as run_sweep
@@ -261,33 +261,4 @@ def print_streamed(res: StreamedResults) -> None:
         f"{res.sampling.value} sampling, {res.elapsed:.2f}s, streamed: quantiles "
         f"within {res.alpha:.1%})"
     )
-    summary = res.summary().to_dict(orient="index")
-    table = Table(title="Results", title_justify="left")
-    for col in ("Metric", "Mean", "± s.e.", "P5", "Median", "P95"):
-        table.add_column(col, justify="left" if col == "Metric" else "right")
-    for name in HEADLINE_METRICS:
-        row = summary[name]
-        table.add_row(
-            metric_label(name),
-            *[
-                metric_value(name, float(row[c]), cur, precise=c == "std_error")
-                for c in ("mean", "std_error", "p05", "p50", "p95")
-            ],
-        )
-    out.print(table)
-    probs = Table(title="Chances", title_justify="left")
-    probs.add_column("Event")
-    probs.add_column("Probability", justify="right")
-    probs.add_column("± s.e.", justify="right")
-    for name in (
-        "p_investor_repaid",
-        "p_investor_loss",
-        "p_gov_net_negative",
-        "p_paid_without_true_effect",
-        "p_not_paid_despite_true_effect",
-    ):
-        row = summary[name]
-        probs.add_row(
-            metric_label(name), percent(float(row["mean"])), percent(float(row["std_error"]), 2)
-        )
-    out.print(probs)
+    print_summary_tables(res.summary(), cur)
