@@ -49,7 +49,8 @@ class Stack:
         drawn: cumulative draws ``[tranches, paths]``.
         received: cumulative receipts (payments, returned cash, guarantees).
         flows: each tranche's net cash flow by period ``[tranches, periods, paths]``.
-        unfunded: costs the stack could not fund ``[paths]``.
+        unfunded: costs the stack could not fund ``[paths]`` (``unfunded_by_period``:
+            the same by period ``[periods, paths]``).
     """
 
     def __init__(self, sc: Scenario, n: int):
@@ -77,6 +78,7 @@ class Stack:
         self.cash = np.zeros(n)
         self.returned = np.zeros(n)
         self.unfunded = np.zeros(n)
+        self.unfunded_by_period = np.zeros((sc.horizon, n))
         self.flows = np.zeros((k, sc.horizon, n))  # period-major: contiguous writes
         self.guarantee_paid = np.zeros((k, n))
         levels = sorted({t.seniority for t in self.tranches})
@@ -111,7 +113,8 @@ class Stack:
             spent = np.minimum(costs, available)
             share = self.remaining / np.where(available > 0, available, 1.0)
             draws = share * spent
-        self.unfunded += costs - spent
+        self.unfunded_by_period[t] = costs - spent
+        self.unfunded += self.unfunded_by_period[t]
         self.remaining -= draws
         self.drawn += draws
         self.balance += draws * self.repayable
@@ -126,6 +129,14 @@ class Stack:
             return np.ones(self.n, dtype=bool)
         drawn = self.drawn[rows].sum(axis=0) > 0
         return drawn & (self.balance[rows].max(axis=0) <= REPAID_TOLERANCE)
+
+    def investors_owed(self) -> FloatArray:
+        """What investor tranches are still owed ``[paths]``; ``inf`` before any draw."""
+        rows = self.investor_rows
+        if rows.size == 0:
+            return np.full(self.n, np.inf)
+        owed = self.balance[rows].sum(axis=0)
+        return np.where(self.drawn[rows].sum(axis=0) > 0, owed, np.inf)
 
     def _residual_takers(self) -> NDArray[np.intp]:
         """Rows of the tranches that take the residual (none, one, or every investor)."""

@@ -74,7 +74,7 @@ def _event_due(
     o: Outcome,
     op: OutcomePaths,
     event: PaymentEvent,
-    repaid: NDArray[np.bool_],
+    owed: FloatArray,
     already_due: FloatArray,
 ) -> FloatArray:
     """Amount due for one payment event, before caps ``[paths]``.
@@ -85,7 +85,7 @@ def _event_due(
     """
     draw = op.by_outcome[o.id]
     if not event.pooled_fallback:
-        return group_due(sc, o, draw, op.participants, event.cohorts, event.group, repaid)
+        return group_due(sc, o, draw, op.participants, event.cohorts, event.group, owed)
     pooled = group_due(
         sc,
         o,
@@ -93,7 +93,7 @@ def _event_due(
         op.participants,
         event.cohorts,
         event.group,
-        repaid,
+        owed,
         threshold=o.payment.pooled_threshold,
     )
     return np.where(pooled > 0, np.maximum(pooled - already_due, 0.0), 0.0)
@@ -121,13 +121,14 @@ def run_chunk(sc: Scenario, draws: Draws) -> ChunkResult:
         events = schedule.get(t, [])
         if not events and not any(led.carry for led in ledgers.values()):
             continue
-        repaid = stack.investors_repaid()
+        owed = stack.investors_owed()  # lowered by each event as it falls due
         due: dict[str, dict[str, FloatArray]] = {pid: {} for pid in payer_ids}
         for outcome_id, event in events:
             o = sc.outcome(outcome_id)
-            amount = _event_due(sc, o, op, event, repaid, due_total[outcome_id])
+            amount = _event_due(sc, o, op, event, owed, due_total[outcome_id])
             amount = apply_outcome_cap(amount, due_total[outcome_id], o.payment.cap)
             due_total[outcome_id] += amount
+            owed = owed - np.minimum(amount, owed)
             for payer_id, share in (o.payment.payer_shares or {o.payment.payer: 1.0}).items():
                 bucket = due[payer_id]
                 bucket[outcome_id] = bucket.get(outcome_id, 0.0) + amount * share
@@ -177,7 +178,11 @@ def _metrics(
     factors = payer_discount_factors(sc)
     payments_pv = present_value(payments, factors)
     savings_pv = present_value(savings, factors)
-    ffs_pv = ffs_costs @ factors[0]
+    # Fee-for-service costs, and costs the capital could not fund (which the lead payer
+    # must top up for the programme to run as simulated), at the lead payer's rate.
+    lead = [p.id for p in sc.payers].index(sc.lead_payer_id)
+    ffs_pv = ffs_costs @ factors[lead]
+    top_up_pv = stack.unfunded_by_period.T @ factors[lead]
     rows = stack.investor_rows
     investor_flows = stack.flows[rows].sum(axis=0).T  # [paths, periods] view
     investor_drawn = stack.drawn[rows].sum(axis=0)
@@ -187,9 +192,9 @@ def _metrics(
         "outcome_payments": payments.sum(axis=(0, 2)),
         "outcome_payments_pv": payments_pv,
         "gross_savings_pv": savings_pv,
-        "gov_net_savings_pv": savings_pv - payments_pv,
+        "gov_net_savings_pv": savings_pv - payments_pv - top_up_pv,
         "ffs_net_savings_pv": savings_pv - ffs_pv,
-        "pfs_vs_ffs_pv": ffs_pv - payments_pv,
+        "pfs_vs_ffs_pv": ffs_pv - payments_pv - top_up_pv,
         "investor_irr": finance.annualise(finance.irr(investor_flows), ppy),
         "investor_moic": np.divide(
             investor_received,
@@ -202,8 +207,9 @@ def _metrics(
         "investor_drawn": investor_drawn,
         "guarantee_paid": stack.guarantee_paid.sum(axis=0),
         "programme_cost": costs.sum(axis=1),
-        "programme_cost_pv": costs @ factors[0],
+        "programme_cost_pv": costs @ factors[lead],
         "unfunded_costs": stack.unfunded,
+        "unfunded_costs_pv": top_up_pv,
         "paid_to_capital": stack.from_payments.sum(axis=0),
         "unspent_capital_returned": stack.returned,
         "residual_to_provider": to_provider,
@@ -214,6 +220,9 @@ def _metrics(
         ),
         "max_annual_outlay": by_fiscal_year(payments.sum(axis=0), ppy).max(axis=1),
     }
+    if len(sc.payers) > 1:  # each payer's own budget, besides all payers together
+        for i, payer in enumerate(sc.payers):
+            m[f"max_annual_outlay.{payer.id}"] = by_fiscal_year(payments[i], ppy).max(axis=1)
     for o in sc.outcomes:
         draw = op.by_outcome[o.id]
         m[f"true_effect.{o.id}"] = draw.true_effect.copy()
@@ -230,6 +239,8 @@ def _metrics(
             stack.received[k], drawn, out=np.full_like(drawn, np.nan), where=drawn > 0
         )
         m[f"loss.{tranche.id}"] = loss[k]
+        if any(g.covers == tranche.id for g in sc.capital.guarantees):
+            m[f"guarantee_paid.{tranche.id}"] = stack.guarantee_paid[k]
     return m
 
 

@@ -136,13 +136,24 @@ def measured_effects(
         the pooled estimate: the participant-weighted mean of the cohorts' estimates,
         whose standard error is then the whole evaluation's.
     """
+    sizes = np.array([c.size for c in sc.program.cohorts])
+    weights = sizes / sizes.sum()
+    if outcome.evaluation.measurement == Measurement.pooled:
+        # the pooled estimate's error from the cohorts' own: sum of sqrt(f_c) z_c has
+        # the whole evaluation's standard error, and equals the participant-weighted
+        # mean of the per-cohort estimates' errors
+        z = np.zeros(len(true_effect))
+        for c, w in enumerate(weights):
+            z += np.sqrt(w) * noise[:, c]
+        se_pooled = group_standard_errors(sc, outcome)[0]  # the whole evaluation's
+        return (true_effect + bias + se_pooled * z)[:, None]
     se = group_standard_errors(sc, outcome)
-    sampled = noise.shape[1]
-    measured = true_effect[:, None] + bias[:, None] + noise * se[None, :sampled]
+    measured = true_effect[:, None] + bias[:, None] + noise * se[None, : noise.shape[1]]
     if outcome.evaluation.measurement != Measurement.per_cohort_or_pooled:
         return measured
-    sizes = np.array([c.size for c in sc.program.cohorts])
-    pooled = measured @ (sizes / sizes.sum())
+    pooled = np.zeros(len(true_effect))
+    for c, w in enumerate(weights):  # elementwise: the same for every batch of paths
+        pooled += w * measured[:, c]
     return np.concatenate([measured, pooled[:, None]], axis=1)
 
 

@@ -34,8 +34,11 @@ def payment_threshold(outcome: Outcome) -> float:
     if pay.pooled_threshold is not None:
         threshold = min(threshold, pay.pooled_threshold)
     if pay.rule == Rule.tiers and pay.tiers:
-        first_paying = next((t.at for t in pay.tiers if t.amount > 0), pay.tiers[-1].at)
-        return max(threshold, first_paying)
+        paying = [i for i, t in enumerate(pay.tiers) if t.amount > 0]
+        first = paying[0] if paying else len(pay.tiers) - 1
+        # interpolated tiers start paying just above the last zero tier before it
+        start = pay.tiers[first - 1].at if pay.interpolate and first > 0 else pay.tiers[first].at
+        return max(threshold, start)
     return threshold
 
 
@@ -57,7 +60,7 @@ def group_due(
     participants: FloatArray,
     cohorts: list[int],
     group: int,
-    investors_repaid: BoolArray,
+    investors_owed: FloatArray,
     threshold: float | None = None,
 ) -> FloatArray:
     """Amount due for one measurement group, before caps.
@@ -69,7 +72,9 @@ def group_due(
         participants: participants ``[paths, cohorts]``.
         cohorts: indices of the cohorts in this measurement group.
         group: index of the group (column of ``draw.measured_effect``).
-        investors_repaid: whether investors are repaid so far ``[paths]``.
+        investors_owed: what investors are still owed ``[paths]`` (``inf`` before
+            they have put money in); a share of savings is paid at ``share`` until
+            this is covered and at ``share_after_repaid`` on the rest.
         threshold: the threshold to apply (default: the payment's own).
 
     Returns:
@@ -100,9 +105,30 @@ def group_due(
     # share_of_savings
     unit_value = draw.value_per_unit if pay.price_per_unit is None else pay.price_per_unit
     savings = units * unit_value
-    share = pay.share or 0.0
-    after = share if pay.share_after_repaid is None else pay.share_after_repaid
-    return np.where(triggered, savings * np.where(investors_repaid, after, share), 0.0)
+    return np.where(
+        triggered,
+        split_share(savings, pay.share or 0.0, pay.share_after_repaid, investors_owed),
+        0.0,
+    )
+
+
+def split_share(
+    savings: FloatArray, share: float, share_after: float | None, owed: FloatArray
+) -> FloatArray:
+    """Share of ``savings`` paid at ``share`` until ``owed`` is covered, then ``share_after``.
+
+    Utah's rule: 95% of the savings until investors are repaid with interest, 40%
+    afterwards. In the period the debt is cleared only the savings needed to clear it
+    are paid at the first share.
+    """
+    if share_after is None or share_after == share:
+        return savings * share
+    if share == 0.0:
+        return np.where(owed <= 0.0, savings * share_after, 0.0)
+    before = np.minimum(savings * share, owed)
+    with np.errstate(invalid="ignore"):
+        rest = np.maximum(savings - owed / share, 0.0)
+    return before + np.nan_to_num(rest, nan=0.0) * share_after
 
 
 def apply_outcome_cap(due: FloatArray, paid_so_far: FloatArray, cap: float | None) -> FloatArray:

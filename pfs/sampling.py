@@ -34,7 +34,7 @@ from scipy.special import ndtr, ndtri
 from scipy.stats import qmc
 
 from pfs.distributions import value_ppf
-from pfs.scenario import Measurement, Sampling, Scenario
+from pfs.scenario import Sampling, Scenario
 
 BLOCK = 2**16
 _EPS = np.finfo(np.float64).eps
@@ -129,8 +129,9 @@ def stream_dims(sc: Scenario) -> dict[str, int]:
     """Every random stream of a scenario with its dimension."""
     dims = dict.fromkeys(sc.uncertain_inputs(), 1)
     for o in sc.outcomes:
-        groups = 1 if o.evaluation.measurement == Measurement.pooled else len(sc.program.cohorts)
-        dims[noise_name(o.id)] = groups
+        # one column per cohort whatever the measurement, so that pooled and per-cohort
+        # versions of a deal share their evaluation noise (common random numbers)
+        dims[noise_name(o.id)] = len(sc.program.cohorts)
     return dims
 
 

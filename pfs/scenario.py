@@ -461,6 +461,11 @@ class Scenario(_Model):
     payers: list[Payer] = Field(min_length=1)
     capital: Capital
     simulation: Simulation = Field(default_factory=Simulation)
+    lead_payer: str | None = Field(
+        default=None,
+        description="The payer that would fund the programme directly under fee-for-service "
+        "and tops up costs the capital cannot fund (default: the first outcome's payer).",
+    )
     correlations: list[Correlation] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
@@ -477,6 +482,11 @@ class Scenario(_Model):
     def tranche(self, tranche_id: str) -> Tranche:
         """The tranche with this id."""
         return next(t for t in self.capital.tranches if t.id == tranche_id)
+
+    @property
+    def lead_payer_id(self) -> str:
+        """The payer for fee-for-service and funding top-ups (see ``lead_payer``)."""
+        return self.lead_payer or self.outcomes[0].payment.payer
 
     def payment_lag(self, outcome: Outcome) -> int:
         """Periods between measurement and payment for ``outcome``."""
@@ -695,6 +705,30 @@ def _check_references(sc: Scenario, source: str) -> None:
     for i, g in enumerate(sc.capital.guarantees):
         if g.covers not in tranche_ids:
             fail(f"capital.guarantees[{i}].covers", f"no tranche with id {g.covers!r}")
+        if not sc.tranche(g.covers).repayable:
+            fail(
+                f"capital.guarantees[{i}].covers",
+                f"tranche {g.covers!r} is a grant: it is never repaid, so there is no loss "
+                "to guarantee",
+            )
+    if sc.lead_payer is not None and sc.lead_payer not in payer_ids:
+        fail("lead_payer", f"no payer with id {sc.lead_payer!r}")
+    if sc.program.service_periods > 1:
+        last_start = max(c.period for c in sc.program.cohorts)
+        if last_start + sc.program.service_periods > sc.horizon:
+            fail(
+                "program.service_periods",
+                f"a cohort starting in period {last_start} is served until period "
+                f"{last_start + sc.program.service_periods - 1}, beyond the horizon "
+                f"(last period {sc.horizon - 1})",
+            )
+    has_investor = any(t.is_investor and t.repayable for t in sc.capital.tranches)
+    for i, o in enumerate(sc.outcomes):
+        if o.payment.share_after_repaid is not None and not has_investor:
+            fail(
+                f"outcomes[{i}].payment.share_after_repaid",
+                "needs an investor tranche that is repaid (loan or recoverable grant)",
+            )
     uncertain = sc.uncertain_inputs()
     for i, corr in enumerate(sc.correlations):
         for name in corr.inputs:
@@ -734,6 +768,11 @@ def _check_references(sc: Scenario, source: str) -> None:
         )
     if residual in tranche_ids and not sc.tranche(residual).repayable:
         fail("capital.residual", f"tranche {residual!r} is a grant and cannot take the residual")
+    if residual in tranche_ids and sc.tranche(residual).amount == 0:
+        fail(
+            "capital.residual",
+            f"tranche {residual!r} commits no capital, so it cannot take what is left over",
+        )
 
 
 def _check_mechanisms(

@@ -75,4 +75,17 @@ def test_sampled_distributions_match_their_specs():
     cost = d.values["program.cost_per_participant"]
     assert cost.mean() == pytest.approx((3500 + 4000 + 5000) / 3, rel=0.002)
     assert d.noise["bed_days"].shape == (200_000, 3)  # per-cohort measurement
-    assert d.noise["employment"].shape == (200_000, 1)  # pooled
+    assert d.noise["employment"].shape == (200_000, 3)  # pooled: built from cohort columns
+
+
+def test_pooled_and_per_cohort_variants_share_evaluation_noise():
+    sc = teaching()
+    pooled = sc.with_overrides({"outcomes.bed_days.evaluation.measurement": "pooled"})
+    a = pfs.simulate(sc, paths=20_000, seed=3).metrics
+    b = pfs.simulate(pooled, paths=20_000, seed=3).metrics
+    # the pooled estimate is the participant-weighted mean of the per-cohort ones
+    np.testing.assert_allclose(
+        b["measured_effect.bed_days"], a["measured_effect.bed_days"], rtol=0, atol=1e-12
+    )
+    spread = b["measured_effect.bed_days"] - b["true_effect.bed_days"]
+    assert spread.std() == pytest.approx(sc.standard_error(sc.outcome("bed_days")), rel=0.03)
