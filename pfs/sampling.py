@@ -20,6 +20,12 @@ in sorted-name order. ``rho`` is Spearman's rank correlation; the normal-score
 correlation that gives it is ``2 sin(pi rho / 6)``. Under ``lhs`` the other correlated
 inputs lose the exact stratification (their marginals stay exact in distribution);
 under ``sobol`` the copula mixes columns of the same low-discrepancy point.
+
+Limits, by design of the blocked streams: Latin hypercube strata span a whole block
+of 65,536 paths, so a run of fewer paths is stratified only in part (it is still a
+valid random sample); Sobol' points are shared between two scenarios only when they
+have the same uncertain inputs (the sequence's dimensions are all inputs together),
+so comparisons that need common random numbers should use ``random`` or ``lhs``.
 """
 
 from __future__ import annotations
