@@ -108,6 +108,11 @@ def test_every_preset_loads_and_draws_every_tab(path: Path) -> None:
         assert at.session_state[f"p:outcomes.{outcome.id}.effect"] is not None
     for tranche in scenario.capital.tranches:
         assert at.session_state[f"p:capital.tranches.{tranche.id}.amount"] is not None
+    about = "\n".join(m.value for m in at.markdown)  # "About this deal": sources, notes
+    for source in scenario.sources:
+        assert (f"]({source})" if source.startswith("http") else source) in about, source
+    for note in scenario.notes:
+        assert note.split(":", 1)[-1].strip()[:40].replace("$", "\\$") in about, note
     for name in TABS:
         show_tab(at, name)
 
@@ -224,7 +229,7 @@ def test_pin_and_compare() -> None:
     at.button(key="pin").click().run()
     at.slider(key=EFFECT).set_value(40.0).run()
     assert_clean(at)
-    table = at.table[0].value
+    table = next(t.value for t in at.table if "Pinned" in t.value.columns)
     assert {"Pinned", "Current", "Change"} <= set(table.columns)
     row = table[table["Metric"] == "Chance investors are repaid"].iloc[0]
     assert parse(row["Current"]) > parse(row["Pinned"])
@@ -388,3 +393,4 @@ def test_downloads_are_offered() -> None:
     at = start()
     keys = {b.key for b in at.get("download_button")}
     assert {"download_yaml", "download_paths", "download_periods", "download_years"} <= keys
+    assert {"download_xlsx", "download_html", "download_charts"} <= keys

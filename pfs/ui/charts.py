@@ -10,7 +10,7 @@ chart uses them; fonts are sized to be read from the back of a workshop room.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import altair as alt
 import numpy as np
@@ -38,6 +38,7 @@ REFERENCE_COLOR = "#444444"
 COMPARE_COLORS: dict[str, str] = {"Pinned": "#9a9a9a", "Current": "#c2185b"}
 CHART_HEIGHT = 360
 FONT_SIZE = 16
+LINE_BREAK = " | "  # splits an axis label over two lines (see tornado_chart)
 TITLE_SIZE = 19
 PERCENT = ".0%"
 BAND_LABEL = "9 in 10 futures fall in this band"
@@ -538,3 +539,133 @@ def outcome_scatter(
     rule = alt.Chart(line).mark_rule(color="black", strokeDash=[4, 3], strokeWidth=2)
     vertical, horizontal = rule.encode(x="at:Q"), rule.encode(y="at:Q")
     return alt.layer(dots, vertical, horizontal)
+
+
+def tornado_chart(
+    frame: pd.DataFrame,
+    *,
+    base: float,
+    color: str,
+    x_title: str,
+    x_format: str,
+    cases: Sequence[str],
+) -> AnyChart:
+    """A tornado: for each input, the result with that input low and with it high.
+
+    Bars start at the result as simulated (a vertical line) and end at the result with
+    one input moved; the input's row order is the frame's (largest swing first).
+
+    Args:
+        frame: columns ``label`` (the input in plain words, then :data:`LINE_BREAK` and
+            its range: two lines on the axis), ``input`` and ``value`` (for the
+            tooltip), ``case`` (one of ``cases``), ``start`` (the simulated result)
+            and ``end``.
+        base: the result as simulated.
+        color: the party's colour (the high case; the low case is a tint of it).
+        x_title: axis title (the result, with its unit).
+        x_format: d3 format of the axis and of the value labels.
+        cases: legend labels of the low and the high case, in that order.
+    """
+    order = list(dict.fromkeys(frame["label"]))
+    scale = alt.Scale(domain=list(cases), range=[tint(color, 0.55), color])
+    axis = alt.Axis(labelLimit=520, labelExpr=f"split(datum.value, '{LINE_BREAK}')")
+    y = alt.Y("label:N", title=None, sort=order, axis=axis)
+    bars = (
+        alt.Chart(frame)
+        .mark_bar(size=26)
+        .encode(
+            y=y,
+            x=alt.X(
+                "start:Q",
+                title=x_title,
+                axis=alt.Axis(format=x_format, tickCount=6),
+                scale=alt.Scale(zero=False, nice=True, padding=70),  # room for the values
+            ),
+            x2="end:Q",
+            color=alt.Color("case:N", scale=scale, title=None, sort=list(cases)),
+            tooltip=[
+                alt.Tooltip("input:N", title="Input"),
+                alt.Tooltip("value:N", title="Set to"),
+                alt.Tooltip("end:Q", title="Result", format=x_format),
+                alt.Tooltip("start:Q", title="As simulated", format=x_format),
+            ],
+        )
+    )
+    labels = []
+    sides: tuple[tuple[bool, Literal["left", "right"], int], ...] = (
+        (True, "left", 5),
+        (False, "right", -5),
+    )
+    for right, align, dx in sides:
+        side = frame[(frame["end"] >= frame["start"]) == right]
+        if not side.empty:
+            labels.append(
+                alt.Chart(side)
+                .mark_text(align=align, dx=dx, fontSize=FONT_SIZE - 2, color=TEXT_COLOR)
+                .encode(y=y, x="end:Q", text=alt.Text("end:Q", format=x_format))
+            )
+    rule = (
+        alt.Chart(pd.DataFrame({"x": [base]}))
+        .mark_rule(color=REFERENCE_COLOR, strokeWidth=2)
+        .encode(x="x:Q")
+    )
+    return alt.layer(bars, *labels, rule)
+
+
+FRONTIER_POINTS: dict[str, str] = {
+    "Other prices": "#9a9a9a",
+    "Today's prices": REFERENCE_COLOR,
+    "Price found": PARTY_COLORS["investors"],
+}
+
+
+def frontier_chart(frame: pd.DataFrame, *, x_title: str, y_title: str, y_format: str) -> AnyChart:
+    """Investors' expected return against the government's expected net savings by price.
+
+    Args:
+        frame: one row per price: columns ``order`` (the price's rank), ``investor_irr``,
+            ``gov_net_savings_pv``, ``price`` (the price in words, for the tooltip),
+            ``point`` (a key of :data:`FRONTIER_POINTS`) and ``label`` (written next to
+            the point, or empty).
+        x_title: x axis title (investors' return).
+        y_title: y axis title (government net savings).
+        y_format: d3 format of the y axis.
+    """
+    scale = alt.Scale(domain=list(FRONTIER_POINTS), range=list(FRONTIER_POINTS.values()))
+    x = alt.X(
+        "investor_irr:Q",
+        title=x_title,
+        axis=alt.Axis(format=".1%", tickCount=6),
+        scale=alt.Scale(zero=False, nice=True),
+    )
+    y = alt.Y(
+        "gov_net_savings_pv:Q",
+        title=y_title,
+        axis=alt.Axis(format=y_format, tickCount=6),
+        scale=alt.Scale(zero=False, nice=True),
+    )
+    tooltip = [
+        alt.Tooltip("price:N", title="Price"),
+        alt.Tooltip("investor_irr:Q", title="Investors' average return", format=".1%"),
+        alt.Tooltip("gov_net_savings_pv:Q", title="Government net savings", format=y_format),
+    ]
+    line = (
+        alt.Chart(frame).mark_line(color="#9a9a9a", strokeWidth=2).encode(x=x, y=y, order="order:Q")
+    )
+    points = (
+        alt.Chart(frame)
+        .mark_circle(opacity=1)
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color("point:N", scale=scale, title=None, sort=list(FRONTIER_POINTS)),
+            size=alt.condition(alt.datum.point == "Other prices", alt.value(70), alt.value(260)),
+            tooltip=tooltip,
+        )
+    )
+    text = (
+        alt.Chart(frame[frame["label"] != ""])
+        .mark_text(align="center", dy=-20, fontSize=FONT_SIZE, color=TEXT_COLOR)
+        .encode(x=x, y=y, text="label:N")
+    )
+    return alt.layer(line, points, text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from pfs.scenario import Basis, Direction, Measurement, Outcome, Scenario
 from pfs.ui import fmt
 
 Kind = Literal["share", "rate", "money", "multiple"]
@@ -168,7 +169,14 @@ DESIGNS = {
     "rct": "randomised controlled trial",
     "quasi_experimental": "quasi-experimental comparison",
     "historical_comparison": "comparison with past data",
+    "difference_in_differences": "difference-in-differences comparison",
     "validated_administrative": "validated administrative data",
+}
+
+MEASUREMENTS = {
+    "per_cohort": "each cohort measured and paid on its own",
+    "pooled": "all cohorts measured once, together",
+    "per_cohort_or_pooled": "each cohort on its own, else all cohorts pooled",
 }
 
 RULES = {
@@ -176,3 +184,80 @@ RULES = {
     "tiers": "fixed amounts at steps of the measured effect (tiers)",
     "share_of_savings": "a share of the savings measured",
 }
+
+
+def change_word(o: Outcome) -> str:
+    """``reduction`` or ``increase``: what the programme is meant to do to the outcome."""
+    return "reduction" if o.direction == Direction.decrease else "increase"
+
+
+def evaluation_words(o: Outcome) -> str:
+    """How an outcome is measured and paid, in one plain sentence (no trailing period).
+
+    Names the design, how cohorts are measured (with the pooled threshold of
+    ``per_cohort_or_pooled``), a blend of estimates, and a payment on the level reached
+    rather than on the measured improvement.
+    """
+    ev, pay = o.evaluation, o.payment
+    design = DESIGNS.get(ev.design.value, ev.design.value)
+    words = [f"{design}, {MEASUREMENTS[ev.measurement.value]}"]
+    if ev.measurement == Measurement.per_cohort_or_pooled and pay.pooled_threshold is not None:
+        words[0] += f" (pooled threshold {_effect_text(o, pay.pooled_threshold)})"
+    if ev.blended_with:
+        parts = [f"{fmt.pct(ev.main_weight)} this estimate"]
+        parts += [
+            f"{fmt.pct(c.weight)} {DESIGNS.get(c.design.value, c.design.value)}"
+            for c in ev.blended_with
+        ]
+        words.append("the payment estimate blends " + " and ".join(parts))
+    if pay.basis == Basis.level:
+        reference = pay.reference_level or 0.0
+        words.append(
+            f"pays on the level the programme group reaches against a fixed reference of "
+            f"{fmt.number(reference, 2)} {o.unit} per participant, with no comparison group, "
+            "so it pays even if the programme changes nothing"
+        )
+    return "; ".join(words)
+
+
+def _effect_text(o: Outcome, x: float) -> str:
+    if o.effect_type.value == "relative":
+        return fmt.pct(x, 1)
+    return f"{fmt.number(x, 2 if abs(x) < 10 else 0)} {o.unit}"
+
+
+_FIELD_WORDS = {
+    "effect": "real effect",
+    "baseline": "level without the programme",
+    "evaluation.bias": "evaluation bias",
+    "evaluation.noise": "evaluation's chance error",
+}
+
+
+def input_words(sc: Scenario, name: str) -> str:
+    """Plain name of an uncertain input (or a Sobol' factor: inputs joined by ``+``).
+
+    ``outcomes.bed_days.effect`` -> ``Jail bed-days avoided: real effect``, in the
+    words of the parameter panel.
+    """
+    if " + " in name:
+        return " + ".join(input_words(sc, part) for part in name.split(" + "))
+    parts = name.split(".")
+    if name == "program.enrollment_factor":
+        return "Share of planned places filled"
+    if name == "program.cost_per_participant":
+        return "Cost per participant"
+    if parts[:2] == ["program", "fixed_costs"] and len(parts) == 4:
+        return f"{parts[2].replace('_', ' ').capitalize()} cost"
+    if parts[0] == "outcomes" and len(parts) >= 3:
+        o = next((x for x in sc.outcomes if x.id == parts[1]), None)
+        if o is not None:
+            rest = ".".join(parts[2:])
+            if rest == "value_per_unit":
+                words = f"public cost avoided per unit ({o.unit})"
+            elif rest.startswith("evaluation.blended_with.") and rest.endswith(".bias"):
+                words = f"bias of the {parts[4].replace('_', ' ')} estimate"
+            else:
+                words = _FIELD_WORDS.get(rest, rest.replace(".", " ").replace("_", " "))
+            return f"{o.label or o.id}: {words}"
+    return name

@@ -11,14 +11,18 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from pfs.results import Results
 from pfs.scenario import Scenario, ScenarioError
-from pfs.ui import state
+from pfs.ui import analyses, state
+from pfs.ui.about import about_deal, benchmark_panel
 from pfs.ui.compare import compare_view
+from pfs.ui.drivers import drivers_view
 from pfs.ui.headline import headline, reference_note
 from pfs.ui.learn import learn_view
 from pfs.ui.views import budget_view, evaluation_view, investors_view
@@ -26,7 +30,7 @@ from pfs.ui.widgets import parameter_panel
 
 logger = logging.getLogger("pfs.ui")
 
-TABS = ("Budget", "Investors", "Evaluation risk", "Compare", "Learn")
+TABS = ("Budget", "Investors", "Evaluation risk", "Drivers", "Compare", "Learn")
 TABS_KEY = "view"
 FAILURE = "Something went wrong while drawing this part of the page."
 # Metric labels wrap instead of being cut off; values stay readable on a projector; no
@@ -132,12 +136,20 @@ def _intro(sc: Scenario, res: Results) -> None:
         "this deal: real programme results, noisy evaluations, payments and repayments. "
         "Change the deal in the left panel."
     )
-    with st.expander("About this deal"):
-        st.markdown(sc.description or "No description.")
-        for note in sc.notes:
-            st.markdown(f"- {note}")
-        if sc.sources:
-            st.markdown("**Sources:** " + "; ".join(sc.sources))
+    with st.expander("About this deal: sources, assumptions, and how it compares"):
+        about_deal(sc)
+        _guarded(lambda: benchmark_panel(sc))
+
+
+def _paths_warning(res: Results) -> None:
+    """A short warning under the headline numbers when there are too few paths."""
+    warning = analyses.paths_warning(res)
+    if warning:
+        st.warning(
+            f"{warning} These numbers would still move by chance: raise **Simulated "
+            "futures (paths)** under **Simulation** in the left panel.",
+            icon="⚠️",
+        )
 
 
 def _tabs(current: Scenario, base: Scenario, res: Results) -> None:
@@ -145,6 +157,7 @@ def _tabs(current: Scenario, base: Scenario, res: Results) -> None:
         "Budget": lambda: budget_view(res),
         "Investors": lambda: investors_view(res),
         "Evaluation risk": lambda: evaluation_view(res, base),
+        "Drivers": lambda: drivers_view(current),
         "Compare": lambda: compare_view(current),
         "Learn": lambda: learn_view(res),
     }
@@ -182,6 +195,66 @@ def _downloads(res: Results) -> None:
         mime="text/csv",
         key="download_years",
     )
+    _reports(res, slug)
+
+
+REPORTS = (
+    (
+        "xlsx",
+        "Excel workbook",
+        "_report.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "download_xlsx",
+        "Inputs, headline numbers with their margins of error, budget years, tranches, "
+        "comparison with real deals and a sample of simulated futures, one sheet each.",
+    ),
+    (
+        "html",
+        "Report (web page)",
+        "_report.html",
+        "text/html",
+        "download_html",
+        "A one-page report to read, print or send: headline numbers, charts, the reading "
+        "of the results, assumptions and sources. Opens in any browser, offline.",
+    ),
+    (
+        "zip",
+        "Charts for slides (PNG, zip)",
+        "_charts.zip",
+        "application/zip",
+        "download_charts",
+        "The report's charts as high-resolution pictures.",
+    ),
+)
+
+
+def _report_maker(kind: str, res: Results, sensitivity: pd.DataFrame | None) -> Callable[[], bytes]:
+    """What a report button calls when clicked (Streamlit runs it then, not before)."""
+    return lambda: analyses.report_bytes(kind, res, sensitivity)
+
+
+def _reports(res: Results, slug: str) -> None:
+    """Workbook, HTML report and chart pictures: built only when clicked (cached)."""
+    sensitivity = analyses.computed_tornado(res.scenario)
+    for column, (kind, label, suffix, mime, key, help_text) in zip(
+        st.columns(3), REPORTS, strict=True
+    ):
+        column.download_button(
+            label,
+            data=_report_maker(kind, res, sensitivity),
+            file_name=f"{slug}{suffix}",
+            mime=mime,
+            key=key,
+            help=help_text,
+            icon=":material/download:",
+        )
+    included = "include" if sensitivity is not None else "will include"
+    st.caption(
+        f"They take a few seconds to prepare once clicked. They {included} the “what moves "
+        "the result most” table"
+        + ("" if sensitivity is not None else " once you have opened the Drivers tab")
+        + "."
+    )
 
 
 def _guarded(draw: Any) -> None:
@@ -206,6 +279,7 @@ def _page(started: float) -> None:
     _intro(current, res)
     reference, note = _reference(current, base)
     headline(res, reference, note)
+    _paths_warning(res)
     _tabs(current, base, res)
     _downloads(res)
     elapsed = time.perf_counter() - started

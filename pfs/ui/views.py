@@ -21,7 +21,7 @@ from pfs.scenario import EffectType, Outcome, Scenario
 from pfs.ui import charts, fmt, state
 from pfs.ui.charts import PARTY_COLORS
 from pfs.ui.headline import outcome_costs
-from pfs.ui.labels import TRANCHE_KINDS
+from pfs.ui.labels import TRANCHE_KINDS, evaluation_words
 from pfs.ui.widgets import singular
 
 CURVE_POINTS = 15
@@ -370,6 +370,7 @@ def evaluation_view(res: Results, base: Scenario | None = None) -> None:
     threshold = payment_threshold(o)
     probs = state.probabilities(res)
     st.subheader("Does the payment follow the real result?")
+    st.caption(f"How {o.label or o.id} is evaluated: {evaluation_words(o)}.")
     left, right = st.columns(2)
     left.metric(
         "Chance of paying for nothing",

@@ -32,7 +32,7 @@ from pfs.scenario import (
     TrancheKind,
 )
 from pfs.ui import edits, fmt
-from pfs.ui.labels import DESIGNS, RULES, TRANCHE_KINDS
+from pfs.ui.labels import RULES, TRANCHE_KINDS, evaluation_words
 from pfs.ui.state import PARAM_PREFIX, seed
 
 UnitKind = Literal["percent", "money", "count", "plain"]
@@ -89,8 +89,14 @@ def period_word(sc: Scenario) -> str:
     return {1: "year", 2: "half-year", 4: "quarter", 12: "month"}.get(sc.periods_per_year, "period")
 
 
+IRREGULAR = {"children": "child", "people": "person", "men": "man", "women": "woman"}
+
+
 def singular(unit: str) -> str:
-    """``bed-days`` -> ``bed-day`` (a rough singular for labels)."""
+    """``bed-days`` -> ``bed-day``, ``children`` -> ``child`` (a rough singular for labels)."""
+    head, _, last = unit.rpartition(" ")
+    if last in IRREGULAR:
+        return f"{head} {IRREGULAR[last]}".strip()
     return unit[:-1] if unit.endswith("s") and not unit.endswith("ss") else unit
 
 
@@ -337,10 +343,7 @@ def outcome_and_evaluation(ed: Editor, o: Outcome) -> None:
 def _evaluation(ed: Editor, o: Outcome) -> None:
     path = f"outcomes.{o.id}.evaluation"
     ev = o.evaluation
-    st.caption(
-        f"Evaluation: {DESIGNS.get(ev.design.value, ev.design.value)}, "
-        f"{'each cohort measured' if ev.measurement.value == 'per_cohort' else 'measured once'}."
-    )
+    st.caption(f"Evaluation: {evaluation_words(o)}.")
     if ev.standard_error is not None:
         ed.number(
             f"{path}.standard_error",
@@ -416,6 +419,21 @@ def payment_terms(ed: Editor, o: Outcome) -> None:
             "Below this measured effect nothing is paid.",
             effect_unit,
         )
+    if pay.pooled_threshold is not None:
+        ed.number(
+            f"{path}.pooled_threshold",
+            pay.pooled_threshold,
+            "Threshold when all cohorts are pooled",
+            "After the last cohort, all cohorts are assessed together and paid (less what "
+            "was already paid) if the pooled measured effect reaches this.",
+            effect_unit,
+        )
+    if pay.payer_shares:
+        split = ", ".join(
+            f"{fmt.pct(share)} {ed.base.payer(who).label or who}"
+            for who, share in pay.payer_shares.items()
+        )
+        st.caption(f"Payments are split between payers: {split}.")
     ed.number(
         f"{path}.cap",
         pay.cap,

@@ -20,7 +20,14 @@ EFFECT_SLIDER = ".st-key-p-outcomes-bed_days-effect input[type='range']"
 REPAID = "Chance investors are repaid"
 CHARTS = "[data-testid='stVegaLiteChart']"
 # Charts each tab draws (at least) on the default scenario.
-TAB_CHARTS = {"Budget": 3, "Investors": 3, "Evaluation risk": 2, "Learn": 1, "Compare": 2}
+TAB_CHARTS = {
+    "Budget": 3,
+    "Investors": 3,
+    "Evaluation risk": 2,
+    "Drivers": 1,
+    "Learn": 1,
+    "Compare": 2,
+}
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +136,22 @@ def test_tab_draws_charts(page: Any, screenshots: Path, name: str) -> None:
     wait_charts(panel, TAB_CHARTS[name])
     assert_no_error(page)
     shot(page, screenshots, f"03_tab_{name.lower().replace(' ', '_')}")
+
+
+def test_drivers_tab_draws_its_tornado_chart(page: Any, screenshots: Path) -> None:
+    panel = open_tab(page, "Drivers")
+    panel.get_by_text("What moves the result most?").wait_for()
+    wait_charts(panel, TAB_CHARTS["Drivers"])
+    assert "matters most" in panel.inner_text()
+    panel.get_by_text("Investors get their money back if the real reduction").wait_for()
+    for button in ("Work out the shares", "Find the price"):  # the on-demand answers too
+        panel.get_by_role("button", name=button).click()
+        wait_idle(page)
+        panel = active_panel(page)
+    panel.get_by_text("Explains on its own").wait_for()
+    wait_charts(panel, 2)  # the tornado and the price frontier
+    assert_no_error(page)
+    shot(page, screenshots, "04_tab_drivers")
 
 
 def test_compare_tab_pins_and_compares(page: Any, screenshots: Path) -> None:
