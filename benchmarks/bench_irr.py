@@ -9,11 +9,17 @@ inflows; ``rows x periods``) and times
   per row, because it is slow),
 
 then prints microseconds per path, speed ratios against the pyxirr loop and
-the largest absolute difference from numpy_financial.  Timings are the best
-of a few repeats (the machine may be shared).  Not a test: nothing is
-asserted.
+the largest absolute difference from numpy_financial.
 
-Run ``python benchmarks/bench_irr.py [rows] [periods]`` or call :func:`run`.
+It then times the flow sets the engine really passes to ``irr`` (one chunk
+of each of a few scenarios: the aggregate investor flows and each tranche's
+flows, ``[paths, periods]`` views of period-major arrays, many rows with
+several sign changes) against a pyxirr loop on the same rows
+(:func:`run_engine`).  Timings are the best of a few repeats (the machine may
+be shared).  Not a test: nothing is asserted.
+
+Run ``python benchmarks/bench_irr.py [rows] [periods] [engine_paths]`` or call
+:func:`run` and :func:`run_engine`.
 """
 
 from __future__ import annotations
@@ -21,15 +27,25 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import numpy_financial as npf
 import pyxirr
 
+import pfs
+import pfs.engine as engine
 from pfs.finance import irr
+from pfs.sampling import sample
 
 NPF_SUBSET = 5_000
 SEED = 20240601
+ENGINE_PATHS = 131_072  # the engine's default chunk size
+ENGINE_SCENARIOS = (
+    None,  # the default (teaching) scenario
+    "massachusetts_juvenile_justice_roca.yaml",
+    "utah_high_quality_preschool.yaml",
+)
 
 
 def make_rows(rows: int = 100_000, periods: int = 8, seed: int = SEED) -> np.ndarray:
@@ -115,5 +131,122 @@ def run(rows: int = 100_000, periods: int = 8) -> dict[str, float]:
     return figures
 
 
+def engine_flow_sets(
+    scenario: str | None = None, paths: int = ENGINE_PATHS, seed: int = 1
+) -> list[tuple[str, np.ndarray]]:
+    """The flow matrices the engine passes to ``irr`` for one chunk.
+
+    Runs :func:`pfs.engine.run_chunk` on paths ``[0, paths)`` and captures
+    its capital stack (by temporarily wrapping ``pfs.engine.Stack``).
+
+    Args:
+        scenario: Scenario file name in ``scenarios/`` (``None``: default).
+        paths: Number of paths of the chunk.
+        seed: Sampling seed.
+
+    Returns:
+        ``(name, flows)`` pairs: the aggregate investor flows, then each
+        tranche's flows; each ``flows`` is a ``[paths, periods]`` view of a
+        period-major array, exactly as the engine passes it.
+    """
+    path = pfs.default_scenario_path()
+    if scenario is not None:
+        path = Path(path).parent / scenario
+    sc = pfs.load_scenario(path)
+    captured: list[engine.Stack] = []
+    base = engine.Stack
+
+    class CapturingStack(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)
+            captured.append(self)
+
+    engine.Stack = CapturingStack  # type: ignore[misc]
+    try:
+        engine.run_chunk(sc, sample(sc, 0, paths, seed))
+    finally:
+        engine.Stack = base  # type: ignore[misc]
+    st = captured[-1]
+    sets = [("investors", st.flows[st.investor_rows].sum(axis=0).T)]
+    sets += [(f"tranche {t.id}", st.flows[k].T) for k, t in enumerate(st.tranches)]
+    return sets
+
+
+def _sign_changes(flows: np.ndarray) -> np.ndarray:
+    """Number of sign changes of each row (zeros skipped)."""
+    sign = np.sign(flows)
+    last = np.zeros(flows.shape[0])
+    changes = np.zeros(flows.shape[0], dtype=np.int64)
+    for t in range(flows.shape[1]):
+        cur = sign[:, t]
+        changes += (cur != 0) & (last != 0) & (cur != last)
+        last = np.where(cur != 0, cur, last)
+    return changes
+
+
+def run_engine(
+    paths: int = ENGINE_PATHS, scenarios: tuple[str | None, ...] = ENGINE_SCENARIOS
+) -> dict[str, dict[str, float]]:
+    """Time ``irr`` on the engine's own flow sets against a pyxirr loop.
+
+    Args:
+        paths: Paths per chunk (rows per flow set).
+        scenarios: Scenario file names (``None``: the default scenario).
+
+    Returns:
+        Per flow set (``"<scenario>/<set>"``): microseconds per path of both
+        implementations, the speed ratio, the share of rows with several
+        sign changes and the largest absolute difference from pyxirr on rows
+        with one sign change (pyxirr picks another root than
+        ``numpy_financial`` on some rows with several).
+    """
+    results: dict[str, dict[str, float]] = {}
+    print(f"IRR on engine flow sets: one chunk of {paths:,} paths per scenario")
+    print(
+        "  flow set                  periods  multi-change   pfs us/path  pyxirr us/path"
+        "  speed-up  max|pfs-pyxirr| (1 change)"
+    )
+    total_vec = total_pyx = 0.0
+    for scenario in scenarios:
+        label = "default" if scenario is None else scenario.removesuffix(".yaml")
+        print(f"  {label}")
+        for name, flows in engine_flow_sets(scenario, paths):
+            irr(flows[:1000])  # warm-up
+            t_vec = _best_time(lambda flows=flows: irr(flows), repeats=5)
+            row_list = list(np.ascontiguousarray(flows))
+            t_pyx = _best_time(
+                lambda row_list=row_list: [pyxirr.irr(r, silent=True) for r in row_list], repeats=2
+            )
+            ours = irr(flows)
+            changes = _sign_changes(np.asarray(flows))
+            single = np.flatnonzero(changes == 1)[:NPF_SUBSET]
+            theirs = np.array([pyxirr.irr(row_list[i], silent=True) for i in single], dtype=float)
+            diff = np.abs(ours[single] - theirs)
+            max_diff = float(np.nanmax(diff)) if np.isfinite(diff).any() else float("nan")
+            results[f"{label}/{name}"] = r = {
+                "periods": float(flows.shape[1]),
+                "multi_change_share": float(np.mean(changes >= 2)),
+                "us_per_path_pfs_vectorised": t_vec / paths * 1e6,
+                "us_per_path_pyxirr_loop": t_pyx / paths * 1e6,
+                "speedup_vs_pyxirr_loop": t_pyx / t_vec,
+                "max_abs_diff_vs_pyxirr_one_change": max_diff,
+            }
+            total_vec += t_vec
+            total_pyx += t_pyx
+            print(
+                f"    {name[:22]:22s} {flows.shape[1]:8d} {r['multi_change_share']:13.1%}"
+                f" {r['us_per_path_pfs_vectorised']:13.3f} {r['us_per_path_pyxirr_loop']:15.3f}"
+                f" {r['speedup_vs_pyxirr_loop']:8.1f}x  {max_diff:.1e}"
+            )
+    print(
+        f"  all flow sets: pfs {total_vec * 1e3:.1f} ms, pyxirr loop {total_pyx * 1e3:.1f} ms"
+        f" ({total_pyx / total_vec:.1f}x)"
+    )
+    return results
+
+
 if __name__ == "__main__":
-    run(*(int(arg) for arg in sys.argv[1:3]))
+    args = [int(arg) for arg in sys.argv[1:4]]
+    run(*args[:2])
+    print()
+    run_engine(*args[2:3])

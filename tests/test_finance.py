@@ -357,21 +357,12 @@ def test_irr_increases_with_final_inflow(flows: np.ndarray, extra: float) -> Non
     assert after >= before - 1e-12 * (1.0 + abs(before))
 
 
-@given(conventional())
-def test_vectorised_equals_numpy_financial(flows: np.ndarray) -> None:
-    expected = npf.irr(flows)
-    assume(np.isfinite(expected))
-    # Absolute 1e-9; relative 1e-11 for absurd rates (a 1e3+ multiple in one
-    # period), where the eigenvalue solver of numpy_financial is the less
-    # accurate of the two (see test_irr_matches_high_precision_reference).
-    assert float(irr(flows)) == pytest.approx(expected, rel=1e-11, abs=1e-9)
+def exact_irr(flows: np.ndarray, rate: float) -> float:
+    """50-digit Newton iteration on the NPV started from ``rate``.
 
-
-@given(conventional())
-def test_irr_matches_high_precision_reference(flows: np.ndarray) -> None:
-    # One sign change: the root is unique, so a 50-digit Newton iteration
-    # started from our answer converges to the exact IRR.
-    rate = float(irr(flows))
+    For one sign change the root is unique, so this converges to the exact
+    IRR of the (binary) flows from any reasonable start.
+    """
     with localcontext() as ctx:
         ctx.prec = 50
         coef = [Decimal(float(x)) for x in flows]
@@ -380,8 +371,37 @@ def test_irr_matches_high_precision_reference(flows: np.ndarray) -> None:
             value = sum((c * v**t for t, c in enumerate(coef)), Decimal(0))
             slope = sum((t * c * v ** (t - 1) for t, c in enumerate(coef) if t), Decimal(0))
             v -= value / slope
-        exact = float(1 / v - 1)
-    assert rate == pytest.approx(exact, rel=1e-13, abs=1e-14)
+        return float(1 / v - 1)
+
+
+@given(conventional())
+def test_vectorised_equals_numpy_financial(flows: np.ndarray) -> None:
+    expected = npf.irr(flows)
+    assume(np.isfinite(expected))
+    # Absolute 1e-9; relative 1e-11 for absurd rates (a 1e3+ multiple in one
+    # period), where the eigenvalue solver of numpy_financial is the less
+    # accurate of the two (see test_irr_matches_high_precision_reference).
+    got = float(irr(flows))
+    if got != pytest.approx(expected, rel=1e-11, abs=1e-9):
+        # numpy_financial can be off by more than 1e-11 (relative) at rates of
+        # thousands per period: then we must be the closer to the exact root.
+        exact = exact_irr(flows, got)
+        assert got == pytest.approx(exact, rel=1e-13)
+        assert abs(got - exact) < abs(expected - exact)
+
+
+@given(conventional())
+def test_irr_matches_high_precision_reference(flows: np.ndarray) -> None:
+    # One sign change: the root is unique, so a 50-digit Newton iteration
+    # started from our answer converges to the exact IRR.
+    rate = float(irr(flows))
+    assert rate == pytest.approx(exact_irr(flows, rate), rel=1e-13, abs=1e-14)
+
+
+def test_absurd_rate_is_more_accurate_than_numpy_financial() -> None:
+    # numpy_financial gives 6767.99999993978 (relative error 1.1e-11).
+    flows = np.array([-1.0, 6769.0, 0.0, 0.0, 4135.0, 1.0])
+    assert float(irr(flows)) == pytest.approx(exact_irr(flows, 6768.0), rel=1e-14)
 
 
 # --------------------------------------------------------------------------
@@ -458,7 +478,44 @@ def test_annualised_irr_of_quarterly_flows() -> None:
     assert float(annualise(rate, 4)) == pytest.approx(1.05**4 - 1, abs=1e-12)
 
 
-def test_each_rows_irr_does_not_depend_on_its_batch():
+def engine_shaped_rows(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Rows shaped like the engine's investor and tranche flows (9 periods).
+
+    Capital drawn over three periods, an outcome payment, capital drawn
+    again, later payments and trailing zeros (several sign changes, a unique
+    root), loss rows ending on a small outflow (two sign changes: no root or
+    two roots), capital repaid exactly (flows summing to zero), alternating
+    draws and payments, conventional and loan-shaped rows, rounding dust.
+    """
+    k = n // 8
+    draw = rng.lognormal(13.0, 0.1, (k, 1))
+    recall = np.zeros((k, 9))
+    recall[:, :3] = -draw * [1.0, 1.0, 1.08]
+    recall[:, 3] = rng.lognormal(12.5, 1.0, k)
+    recall[:, 4] = -rng.lognormal(12.0, 0.5, k)
+    recall[:, 5:7] = rng.lognormal(13.5, 0.8, (k, 2)) * (rng.random((k, 2)) < 0.8)
+    loss = -rng.lognormal(13.0, 0.5, (k, 9))
+    loss[:, 6] = rng.lognormal(12.0, 1.5, k)
+    loss[:, 7] = -rng.lognormal(10.0, 0.5, k)
+    loss[:, 8] = 0.0
+    repaid = recall.copy()
+    repaid[:, 3] = -repaid[:, :3].sum(axis=1)  # capital returned exactly
+    repaid[:, 5:] = 0.0
+    repaid[:, 5] = -repaid[:, 4]
+    alternating = -rng.lognormal(12.0, 0.5, (k, 9))
+    alternating[:, 4:8:2] = rng.lognormal(12.5, 1.2, (k, 2))
+    conventional = np.zeros((k, 9))
+    conventional[:, :3] = -draw
+    conventional[:, 3:7] = rng.lognormal(12.5, 1.0, (k, 4))
+    loan = -np.roll(conventional, 2, axis=1)
+    dusty = recall.copy()
+    dusty[:, 8] = -(2.0**-80)  # rounding residue below the dust threshold
+    near_zero = conventional.copy()
+    near_zero[:, 6] -= near_zero.sum(axis=1)  # sums to zero up to rounding
+    return np.concatenate([recall, loss, repaid, alternating, conventional, loan, dusty, near_zero])
+
+
+def test_each_rows_irr_does_not_depend_on_its_batch(monkeypatch: pytest.MonkeyPatch) -> None:
     """Bit-identical results whatever the chunking (engine contract)."""
     rng = np.random.default_rng(42)
     conventional = np.concatenate(
@@ -468,8 +525,113 @@ def test_each_rows_irr_does_not_depend_on_its_batch():
     huge = conventional[:20] * 1e120
     rows = np.concatenate([conventional, irregular, huge])
     rows[::7, 0] = 0.0  # leading zeros
+    rows = np.concatenate(
+        [np.pad(rows, ((0, 0), (0, 2))), engine_shaped_rows(rng, 800), rng.normal(0, 1, (200, 9))]
+    )
+    rows = rows[rng.permutation(len(rows))]
     whole = irr(rows)
     alone = np.array([float(irr(r)) for r in rows])
     parts = np.concatenate([irr(rows[i : i + 37]) for i in range(0, len(rows), 37)])
     np.testing.assert_array_equal(whole, alone)
     np.testing.assert_array_equal(whole, parts)
+    # Period-major storage (as the engine passes it) and small blocks, whose
+    # rows with several sign changes are gathered and solved after the rest.
+    period_major = np.ascontiguousarray(rows.T).T
+    np.testing.assert_array_equal(irr(period_major), whole)
+    monkeypatch.setattr(finance, "_BLOCK_PATHS", 64)
+    np.testing.assert_array_equal(irr(period_major), whole)
+    np.testing.assert_array_equal(irr(rows[::-1])[::-1], whole)
+
+
+def test_engine_shaped_rows_match_numpy_financial() -> None:
+    rng = np.random.default_rng(8)
+    rows = engine_shaped_rows(rng, 4000)
+    # Rounding dust counts as zero (numpy_financial would see a tiny leading
+    # coefficient of a higher-degree polynomial).
+    dust = np.abs(rows) < 1e-12 * np.abs(rows).max(axis=1, keepdims=True)
+    expected = npf_irr(list(np.where(dust, 0.0, rows)))
+    got, status = irr_with_status(rows)
+    assert np.array_equal(np.isnan(got), np.isnan(expected))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+    assert (status[np.isnan(got)] == IRR_NO_ROOT).all()
+    assert (status[~np.isnan(got)] == IRR_OK).all()
+    # Both outcomes of the two-sign-change loss rows occur.
+    loss = slice(500, 1000)
+    assert np.isnan(got[loss]).sum() > 50
+    assert (~np.isnan(got[loss])).sum() > 50
+
+
+def test_engine_shaped_rows_avoid_the_grid_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Performance contract: the certificates settle the engine's usual shapes
+    # without the grid scan and eigenvalue fallback.
+    def no_grid(*args: object) -> None:
+        raise AssertionError("grid scan used")
+
+    monkeypatch.setattr(finance, "_grid_irr", no_grid)
+    monkeypatch.setattr(finance, "_roots_irr", no_grid)
+    rng = np.random.default_rng(9)
+    rows = engine_shaped_rows(rng, 4000)
+    alternating = slice(1500, 2000)  # four sign changes: may need the grid
+    keep = np.ones(len(rows), dtype=bool)
+    keep[alternating] = False
+    assert np.isfinite(irr(rows[keep])).sum() > 3000
+
+
+def test_flows_summing_to_zero_have_irr_zero() -> None:
+    # Capital drawn and returned exactly, with a second draw in between.
+    flows = np.array([[-300.0, -200.0, 400.0, -100.0, 150.0, 50.0, 0.0]])
+    assert float(irr(flows)[0]) == 0.0
+    rng = np.random.default_rng(12)
+    rows = engine_shaped_rows(rng, 800)[200:300]  # capital repaid exactly
+    got = irr(rows)
+    expected = npf_irr(list(rows))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+    assert np.abs(got).max() < 1e-12
+
+
+def test_two_sign_changes_pick_the_root_closest_to_zero() -> None:
+    # -(x - v1)(x - v2) with roots r = -20% and 25%, straddling zero.
+    for r1, r2 in ((-0.2, 0.25), (0.05, 0.3), (-0.5, -0.1), (0.3, -0.29)):
+        flows = -np.poly(1.0 / (1.0 + np.array([r1, r2])))[::-1]
+        expected = min((r1, r2), key=abs)
+        assert float(irr(flows)) == pytest.approx(expected, abs=1e-12)
+        assert float(irr(flows)) == pytest.approx(npf.irr(flows), abs=1e-12)
+        assert float(irr(-flows)) == pytest.approx(expected, abs=1e-12)
+    # Longer rows with a + - + pattern and no real root.
+    flows = np.array([5.0, 2.0, -3.0, -4.0, 0.0, 6.0, 1.0])
+    assert np.isnan(npf.irr(flows))
+    assert int(irr_status(flows)) == IRR_NO_ROOT
+
+
+def test_side_root_counts() -> None:
+    cases = [
+        # flows, roots with r > 0, roots with -1 < r < 0
+        ([-100.0, 60.0, -10.0, 70.0], 1, 0),  # cumulative -100, -40, -50, 20
+        ([-100.0, 60.0, -10.0, 40.0], 0, 1),  # loses money: a negative rate
+        ([-100.0, 30.0, -10.0, 10.0], 0, 1),  # backward sums 10, 0, 30, -70: order 2
+        ([-100.0, 30.0, -10.0, -5.0], 0, 0),  # no root at all
+    ]
+    for flows, n_pos, n_neg in cases:
+        flows_pm = np.array(flows)[:, np.newaxis]
+        last = np.array([len(flows) - 1])
+        certain, pos, neg = finance._side_root_counts(flows_pm, np.array([0]), last)
+        assert bool(certain[0])
+        assert (int(pos[0]), int(neg[0])) == (n_pos, n_neg)
+        assert np.isnan(npf.irr(flows)) == (n_pos + n_neg == 0)
+    # A sum within rounding of zero certifies nothing.
+    certain, pos, neg = finance._side_root_counts(
+        np.array([[-0.1], [-0.2], [0.3], [-1.0], [1.0]]), np.array([0]), np.array([4])
+    )
+    assert not certain[0]
+    assert (int(pos[0]), int(neg[0])) == (-1, -1)
+
+
+def test_pow2_scale_is_exact() -> None:
+    mag = np.array([0.0, 5e-324, 1e-300, 0.75, 1.0, 3.0, 1e300, 1.7e308])
+    scale = finance._pow2_scale(mag)
+    mantissa, _ = np.frexp(scale)
+    assert (mantissa == 0.5).all()  # powers of two
+    scaled = mag * scale
+    assert ((scaled[2:-1] >= 1.0) & (scaled[2:-1] < 2.0)).all()
+    assert 1.0 <= scaled[-1] < 4.0  # 2**-1022 is the smallest normal scale
+    assert (scaled[:2] < 2.0).all()
