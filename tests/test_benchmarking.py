@@ -7,7 +7,6 @@ import math
 import subprocess
 import sys
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,9 +25,9 @@ from pfs.benchmarking import (
 )
 from pfs.cli import main
 from pfs.indigo import IndigoProject, read_commitment_totals, read_projects
-from tests.helpers import RIKERS, ROOT, TEACHING, teaching_data
+from tests.helpers import RIKERS, ROOT, TEACHING, indigo_fixture_dir, teaching_data
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "indigo"
+FIXTURES = indigo_fixture_dir()
 
 
 def _deal(i: int, country: str = "US", **fields) -> IndigoProject:

@@ -18,8 +18,9 @@ from pfs.indigo import (
     read_commitment_totals,
     read_projects,
 )
+from tests.helpers import indigo_fixture_dir
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "indigo"
+FIXTURES = indigo_fixture_dir()
 PROJECTS = FIXTURES / "original_projects.csv"
 SHARED = (
     Path(__file__).resolve().parents[2]
