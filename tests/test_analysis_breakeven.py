@@ -180,3 +180,20 @@ def test_price_overrides_scale_every_rule():
     assert price_overrides(share, 2.0, ["bed_days"]) == {"outcomes.bed_days.payment.share": 1.0}
     with pytest.raises(pfs.PfsError):
         price_overrides(sc, -1.0)
+
+
+def test_price_solver_says_when_there_are_no_investors():
+    from pfs.analysis import solve_price
+
+    sc = pfs.load_scenario(pfs.scenarios_dir() / "south_carolina_nurse_family_partnership.yaml")
+    with pytest.raises(pfs.PfsError, match="no investor tranche"):
+        solve_price(sc, metric="p_investor_repaid", target=0.8, paths=500)
+
+
+def test_breakeven_table_says_which_way_the_metric_moves():
+    from pfs.analysis import breakeven_table
+
+    table = breakeven_table(pfs.load_scenario(pfs.default_scenario_path()), paths=500)
+    assert "increasing" in table.columns
+    repaid = table[table["question"].str.contains("money back")]
+    assert repaid["increasing"].all()  # a better programme repays investors more

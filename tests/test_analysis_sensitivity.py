@@ -185,3 +185,14 @@ def test_sobol_on_the_teaching_deal_with_correlated_effects():
 def test_sobol_rejects_quantile_statistics():
     with pytest.raises(pfs.PfsError, match="per-path"):
         sobol_indices(teaching(), ["investor_irr:p50"], paths=64)
+
+
+def test_sobol_skips_a_metric_undefined_on_every_path():
+    from pfs.analysis import sobol_indices
+
+    sc = pfs.load_scenario(pfs.scenarios_dir() / "south_carolina_nurse_family_partnership.yaml")
+    table = sobol_indices(sc, metrics=("gov_net_savings_pv", "investor_irr"), paths=256)
+    assert set(table["metric"]) == {"gov_net_savings_pv"}
+    assert table.attrs["undefined_metrics"] == ["investor_irr"]
+    with pytest.raises(pfs.PfsError, match="undefined on every path"):
+        sobol_indices(sc, metrics=("investor_irr",), paths=256)

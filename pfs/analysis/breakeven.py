@@ -57,6 +57,7 @@ BREAKEVEN_COLUMNS = [
     "found",
     "kind",
     "crossings",
+    "increasing",
     "current_effect",
     "margin",
     "note",
@@ -456,7 +457,9 @@ def breakeven_table(
         One row per (question, mode), columns :data:`BREAKEVEN_COLUMNS`: ``effect``
         (the break-even true effect; in expected mode the mean true effect),
         ``effect_se``, ``found``, ``kind`` (``root`` / ``jump`` / ``none``),
-        ``crossings``, ``current_effect`` (the scenario's median or mean effect) and
+        ``crossings``, ``increasing`` (whether the metric rises with the effect at the
+        break-even, or over the range searched when none is found), ``current_effect``
+        (the scenario's median or mean effect) and
         ``margin`` (how far the current effect is on the safe side of the
         break-even; negative: the programme is expected to fall short).
     """
@@ -496,6 +499,7 @@ def breakeven_table(
                     "found": b.found,
                     "kind": b.kind,
                     "crossings": b.crossings,
+                    "increasing": b.increasing,
                     "current_effect": b.current_effect,
                     "margin": b.margin,
                     "note": b.note,

@@ -193,9 +193,15 @@ def solve_price(
         The :class:`PriceSolution`.
 
     Raises:
-        PfsError: for an unknown metric or outcome.
+        PfsError: for an unknown metric or outcome, or an investor metric in a deal
+            without investors.
     """
     split_metric(metric)
+    if "investor" in metric and not any(t.is_investor and t.repayable for t in sc.capital.tranches):
+        raise PfsError(
+            f"{metric}: the deal has no investor tranche to price for (loans or recoverable "
+            "grants); pick a government metric instead"
+        )
     runs = _PriceRuns(sc, PathSet.draw(sc, paths, seed, sampling), outcomes)
     lo, hi = 0.0, 1.0
     f_lo, f_hi = runs.value(lo, metric), runs.value(hi, metric)

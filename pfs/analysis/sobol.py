@@ -270,13 +270,14 @@ def sobol_indices(
     )
     outputs = _evaluate(sc, design, problem, names, progress)
     evaluated = time.perf_counter()
-    rows, nan_share = [], {}
+    rows, nan_share, undefined = [], {}, []
     for spec, name in zip(metrics, names, strict=True):
         y = outputs[name].copy()
         bad = ~np.isfinite(y)
         nan_share[spec] = float(bad.mean())
-        if bad.all():
-            raise PfsError(f"{spec!r} is undefined on every path")
+        if bad.all():  # e.g. investor IRR in a deal without investors: skip, say so
+            undefined.append(spec)
+            continue
         y[bad] = y[~bad].mean()
         if np.ptp(y) == 0:
             result = {k: np.zeros(len(fac)) for k in ("S1", "S1_conf", "ST", "ST_conf")}
@@ -303,6 +304,8 @@ def sobol_indices(
                     "ST_conf": float(result["ST_conf"][i]),
                 }
             )
+    if len(undefined) == len(metrics):
+        raise PfsError(f"{', '.join(map(repr, undefined))}: undefined on every path")
     table = pd.DataFrame(rows)
     order = {spec: i for i, spec in enumerate(metrics)}
     table["_order"] = table["metric"].map(order)
@@ -317,6 +320,7 @@ def sobol_indices(
             "factors": len(fac),
             "seed": seed,
             "conf_level": conf_level,
+            "undefined_metrics": undefined,
             "seconds": time.perf_counter() - started,
             "evaluate_seconds": evaluated - started,
             "analyse_seconds": time.perf_counter() - evaluated,
