@@ -113,7 +113,7 @@ class Stack:
             spent = np.minimum(costs, available)
             share = self.remaining / np.where(available > 0, available, 1.0)
             draws = share * spent
-        self.unfunded_by_period[t] = costs - spent
+        np.subtract(costs, spent, out=self.unfunded_by_period[t])
         self.unfunded += self.unfunded_by_period[t]
         self.remaining -= draws
         self.drawn += draws
@@ -158,7 +158,7 @@ class Stack:
             paid[rows] = part
             left -= pay
         self.balance -= paid
-        self.balance[self.balance < REPAID_TOLERANCE] = 0.0
+        np.copyto(self.balance, 0.0, where=self.balance < REPAID_TOLERANCE)
         self.cap_balance -= paid
         to_provider = np.zeros(self.n)
         retained = np.zeros(self.n)

@@ -9,11 +9,14 @@ per-path metrics and compact per-period arrays are kept.
 
 from __future__ import annotations
 
+import importlib
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,7 +24,8 @@ from numpy.typing import NDArray
 from pfs import finance
 from pfs.capital import Stack
 from pfs.government import (
-    by_fiscal_year,
+    discounted,
+    max_fiscal_year,
     payer_discount_factors,
     present_value,
     programme_costs,
@@ -36,6 +40,53 @@ from pfs.scenario import Measurement, Outcome, PaymentEvent, PfsError, Sampling,
 FloatArray = NDArray[np.float64]
 
 DEFAULT_CHUNK = 2 * BLOCK  # 131,072 paths: measured fastest on 2 cores
+
+
+def _find_hugepage_switch() -> Callable[[bool], bool] | None:
+    """NumPy's switch for asking the kernel for transparent huge pages (or None)."""
+    for module in ("numpy._core.multiarray", "numpy.core.multiarray"):
+        try:
+            switch = getattr(importlib.import_module(module), "_set_madvise_hugepage", None)
+        except ImportError:
+            continue
+        if switch is not None:
+            return cast(Callable[[bool], bool], switch)
+    return None
+
+
+_HUGEPAGE_SWITCH = _find_hugepage_switch()
+_hugepage_lock = threading.Lock()
+_hugepage_users = 0
+_hugepage_before = True
+
+
+@contextmanager
+def _small_pages() -> Iterator[None]:
+    """Allocate with ordinary pages while a simulation runs.
+
+    NumPy asks Linux for transparent huge pages on every large array. Where the
+    kernel compacts memory to satisfy that (``defrag=madvise``, common on VMs), the
+    first touch of a fresh huge page costs far more than the page faults it saves:
+    on the development machine a cold 1e6-path run took 3.8 s with huge pages and
+    2.8 s without, warm runs being equal (``benchmarks/bench_engine.py``). The
+    switch is process-wide; it is restored when the last concurrent run ends.
+    """
+    global _hugepage_users, _hugepage_before
+    switch = _HUGEPAGE_SWITCH
+    if switch is None:
+        yield
+        return
+    with _hugepage_lock:
+        if _hugepage_users == 0:
+            _hugepage_before = switch(False)
+        _hugepage_users += 1
+    try:
+        yield
+    finally:
+        with _hugepage_lock:
+            _hugepage_users -= 1
+            if _hugepage_users == 0:
+                switch(_hugepage_before)
 
 
 @dataclass
@@ -109,7 +160,7 @@ def run_chunk(sc: Scenario, draws: Draws) -> ChunkResult:
     ledgers = {p.id: PayerLedger(p, n) for p in sc.payers}
     schedule = _payment_schedule(sc)
     stack = Stack(sc, n)
-    payments = np.zeros((len(payer_ids), n, horizon))
+    payments = np.zeros((len(payer_ids), horizon, n))  # period-major, like every flow
     paid = {o.id: np.zeros(n) for o in sc.outcomes}
     due_total = {o.id: np.zeros(n) for o in sc.outcomes}
     to_provider = np.zeros(n)
@@ -117,7 +168,7 @@ def run_chunk(sc: Scenario, draws: Draws) -> ChunkResult:
 
     for t in range(horizon):
         stack.accrue()
-        stack.fund(t, costs[:, t])
+        stack.fund(t, costs[t])
         events = schedule.get(t, [])
         if not events and not any(led.carry for led in ledgers.values()):
             continue
@@ -141,23 +192,30 @@ def run_chunk(sc: Scenario, draws: Draws) -> ChunkResult:
             ledgers[pid].refund(by_payer[i] * (1.0 - keep))
             for outcome_id, amount in settled[pid].items():
                 paid[outcome_id] += amount * keep
-        payments[:, :, t] = by_payer * keep
+        np.multiply(by_payer, keep, out=payments[:, t])
         to_provider += dist.to_provider
         retained += dist.retained
     stack.close()
+    investor_flows = stack.flows[stack.investor_rows].sum(axis=0)  # [periods, paths]
     metrics = _metrics(
-        sc, op, stack, payments, savings, costs, ffs_costs, paid, to_provider, retained, ledgers
+        sc,
+        op,
+        stack,
+        payments,
+        savings,
+        costs,
+        ffs_costs,
+        investor_flows,
+        paid,
+        to_provider,
+        retained,
+        ledgers,
     )
     for outcome_id, amount in due_total.items():
         metrics[f"due.{outcome_id}"] = amount
     return ChunkResult(
         metrics=metrics,
-        periods=PeriodArrays(
-            payments=payments.astype(np.float32),
-            savings=savings.astype(np.float32),
-            costs=costs.astype(np.float32),
-            investor_flows=stack.flows[stack.investor_rows].sum(axis=0).T.astype(np.float32),
-        ),
+        periods=PeriodArrays.from_period_major(payments, savings, costs, investor_flows),
     )
 
 
@@ -169,11 +227,13 @@ def _metrics(
     savings: FloatArray,
     costs: FloatArray,
     ffs_costs: FloatArray,
+    investor_flows: FloatArray,
     paid: dict[str, FloatArray],
     to_provider: FloatArray,
     retained: FloatArray,
     ledgers: Mapping[str, PayerLedger],
 ) -> dict[str, FloatArray]:
+    """Per-path metrics of one chunk (flows are period-major: ``[..., periods, paths]``)."""
     ppy = sc.periods_per_year
     factors = payer_discount_factors(sc)
     payments_pv = present_value(payments, factors)
@@ -181,21 +241,20 @@ def _metrics(
     # Fee-for-service costs, and costs the capital could not fund (which the lead payer
     # must top up for the programme to run as simulated), at the lead payer's rate.
     lead = [p.id for p in sc.payers].index(sc.lead_payer_id)
-    ffs_pv = ffs_costs @ factors[lead]
-    top_up_pv = stack.unfunded_by_period.T @ factors[lead]
+    ffs_pv = discounted(ffs_costs, factors[lead])
+    top_up_pv = discounted(stack.unfunded_by_period, factors[lead])
     rows = stack.investor_rows
-    investor_flows = stack.flows[rows].sum(axis=0).T  # [paths, periods] view
     investor_drawn = stack.drawn[rows].sum(axis=0)
     investor_received = stack.received[rows].sum(axis=0)
     loss = stack.principal_loss()
     m: dict[str, FloatArray] = {
-        "outcome_payments": payments.sum(axis=(0, 2)),
+        "outcome_payments": payments.sum(axis=(0, 1)),
         "outcome_payments_pv": payments_pv,
         "gross_savings_pv": savings_pv,
         "gov_net_savings_pv": savings_pv - payments_pv - top_up_pv,
         "ffs_net_savings_pv": savings_pv - ffs_pv,
         "pfs_vs_ffs_pv": ffs_pv - payments_pv - top_up_pv,
-        "investor_irr": finance.annualise(finance.irr(investor_flows), ppy),
+        "investor_irr": finance.annualise(finance.irr(investor_flows.T), ppy),
         "investor_moic": np.divide(
             investor_received,
             investor_drawn,
@@ -206,8 +265,8 @@ def _metrics(
         "investor_repaid": stack.investors_repaid().astype(np.float64),
         "investor_drawn": investor_drawn,
         "guarantee_paid": stack.guarantee_paid.sum(axis=0),
-        "programme_cost": costs.sum(axis=1),
-        "programme_cost_pv": costs @ factors[lead],
+        "programme_cost": costs.sum(axis=0),
+        "programme_cost_pv": discounted(costs, factors[lead]),
         "unfunded_costs": stack.unfunded,
         "unfunded_costs_pv": top_up_pv,
         "paid_to_capital": stack.from_payments.sum(axis=0),
@@ -218,11 +277,11 @@ def _metrics(
         "payments_deferred_unpaid": sum(
             (led.deferred_unpaid() for led in ledgers.values()), np.zeros(stack.n)
         ),
-        "max_annual_outlay": by_fiscal_year(payments.sum(axis=0), ppy).max(axis=1),
+        "max_annual_outlay": max_fiscal_year(payments.sum(axis=0), ppy),
     }
     if len(sc.payers) > 1:  # each payer's own budget, besides all payers together
         for i, payer in enumerate(sc.payers):
-            m[f"max_annual_outlay.{payer.id}"] = by_fiscal_year(payments[i], ppy).max(axis=1)
+            m[f"max_annual_outlay.{payer.id}"] = max_fiscal_year(payments[i], ppy)
     for o in sc.outcomes:
         draw = op.by_outcome[o.id]
         m[f"true_effect.{o.id}"] = draw.true_effect.copy()
@@ -299,12 +358,13 @@ def simulate(
         )
     started = time.perf_counter()
     collector = _Collector(paths)
-    for start in range(0, paths, chunk_size):
-        stop = min(start + chunk_size, paths)
-        draws = sample(scenario, start, stop, seed, method)
-        chunk = run_chunk(scenario, draws)
-        inputs = {f"input.{k}": v for k, v in draws.values.items()} if keep_inputs else {}
-        collector.add(start, stop, chunk, inputs)
+    with _small_pages():
+        for start in range(0, paths, chunk_size):
+            stop = min(start + chunk_size, paths)
+            draws = sample(scenario, start, stop, seed, method)
+            chunk = run_chunk(scenario, draws)
+            inputs = {f"input.{k}": v for k, v in draws.values.items()} if keep_inputs else {}
+            collector.add(start, stop, chunk, inputs)
     return Results(
         scenario=scenario,
         metrics=collector.metrics,
@@ -313,6 +373,21 @@ def simulate(
         sampling=method,
         elapsed=time.perf_counter() - started,
     )
+
+
+def result_bytes(scenario: Scenario, paths: int, *, keep_inputs: bool = True) -> int:
+    """Memory :func:`simulate` needs for the per-path results of ``paths`` paths.
+
+    Counts the per-path metrics (float64), the sampled inputs when kept, and the
+    float32 per-period arrays, from a one-path run of the scenario; the engine's own
+    working set (one chunk) comes on top.
+    """
+    sim = scenario.simulation
+    draws = sample(scenario, 0, 1, sim.seed, Sampling(sim.sampling))
+    chunk = run_chunk(scenario, draws)
+    per_path = 8 * len(chunk.metrics) + (8 * len(draws.values) if keep_inputs else 0)
+    per_path += sum(a.nbytes for a in vars(chunk.periods).values())
+    return per_path * paths
 
 
 class _Collector:

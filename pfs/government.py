@@ -26,34 +26,34 @@ def programme_costs(sc: Scenario, draws: Draws, op: OutcomePaths) -> tuple[Float
     """Costs of delivering the programme by period.
 
     Returns:
-        ``(all_costs, ffs_costs)``, each ``[paths, periods]``: every cost the deal
-        must fund, and the costs government would bear paying the provider directly
-        (without costs marked ``pfs_only``).
+        ``(all_costs, ffs_costs)``, each period-major ``[periods, paths]``: every cost
+        the deal must fund, and the costs government would bear paying the provider
+        directly (without costs marked ``pfs_only``).
     """
     n, horizon = draws.n, sc.horizon
     prog = sc.program
     unit_cost = np.maximum(
         input_values(draws, "program.cost_per_participant", prog.cost_per_participant), 0.0
     )
-    costs = np.zeros((n, horizon))
+    costs = np.zeros((horizon, n))
     spread = prog.service_periods
     for i, cohort in enumerate(prog.cohorts):
         per_period = op.participants[:, i] * unit_cost / spread
         for s in range(spread):
-            costs[:, min(cohort.period + s, horizon - 1)] += per_period
+            costs[min(cohort.period + s, horizon - 1)] += per_period
     ffs = costs.copy()
     for fc in prog.fixed_costs:
         name = f"program.fixed_costs.{fc.name}.per_period"
         amount = np.maximum(input_values(draws, name, fc.per_period), 0.0)
         for p in fc.periods:
-            costs[:, p] += amount
+            costs[p] += amount
             if not fc.pfs_only:
-                ffs[:, p] += amount
+                ffs[p] += amount
     return costs, ffs
 
 
 def savings_by_payer(sc: Scenario, op: OutcomePaths) -> FloatArray:
-    """Public savings from the true outcomes, by payer and period ``[payers, paths, periods]``.
+    """Public savings from the true outcomes, by payer and period ``[payers, periods, paths]``.
 
     A cohort's savings for an outcome are realised in the period its outcome window
     ends (enrolment period + ``measured_after``), and again in each further counted
@@ -62,7 +62,7 @@ def savings_by_payer(sc: Scenario, op: OutcomePaths) -> FloatArray:
     """
     payer_ids = [p.id for p in sc.payers]
     n = op.participants.shape[0]
-    out = np.zeros((len(payer_ids), n, sc.horizon))
+    out = np.zeros((len(payer_ids), sc.horizon, n))
     for o in sc.outcomes:
         draw = op.by_outcome[o.id]
         for c, cohort in enumerate(sc.program.cohorts):
@@ -72,7 +72,7 @@ def savings_by_payer(sc: Scenario, op: OutcomePaths) -> FloatArray:
                 if period >= sc.horizon:
                     continue
                 for saver, share in o.savings_to.items():
-                    out[payer_ids.index(saver), :, period] += share * value
+                    out[payer_ids.index(saver), period] += share * value
     return out
 
 
@@ -83,9 +83,25 @@ def payer_discount_factors(sc: Scenario) -> FloatArray:
     )
 
 
+def discounted(flows: FloatArray, factors: FloatArray) -> FloatArray:
+    """Present value of period-major flows ``[periods, paths]`` -> ``[paths]``.
+
+    Accumulates period by period, elementwise: each path's sum has the same rounding
+    whatever the number of paths (a BLAS product may not, which would make results
+    depend on the chunk size).
+    """
+    total = flows[0] * factors[0]
+    for t in range(1, flows.shape[0]):
+        total += flows[t] * factors[t]
+    return total
+
+
 def present_value(by_payer: FloatArray, factors: FloatArray) -> FloatArray:
-    """Sum over payers of flows ``[payers, paths, periods]`` discounted -> ``[paths]``."""
-    return np.einsum("kpt,kt->p", by_payer, factors)
+    """Sum over payers of discounted flows ``[payers, periods, paths]`` -> ``[paths]``."""
+    total = discounted(by_payer[0], factors[0])
+    for k in range(1, by_payer.shape[0]):
+        total += discounted(by_payer[k], factors[k])
+    return total
 
 
 def by_fiscal_year(per_period: NDArray[ScalarT], periods_per_year: int) -> NDArray[ScalarT]:
@@ -100,3 +116,18 @@ def by_fiscal_year(per_period: NDArray[ScalarT], periods_per_year: int) -> NDArr
         per_period = np.pad(per_period, width)
     shape = (*per_period.shape[:-1], years, periods_per_year)
     return per_period.reshape(shape).sum(axis=-1)
+
+
+def max_fiscal_year(per_period: FloatArray, periods_per_year: int) -> FloatArray:
+    """Largest budget-year total of period-major flows ``[periods, paths]`` -> ``[paths]``.
+
+    Sums each budget year's periods (the last year may be short) and takes the
+    maximum over years, one vector operation per period.
+    """
+    horizon = per_period.shape[0]
+    best: FloatArray | None = None
+    for start in range(0, horizon, periods_per_year):
+        year = per_period[start : start + periods_per_year].sum(axis=0)
+        best = year if best is None else np.maximum(best, year, out=best)
+    assert best is not None  # horizon >= 1
+    return best

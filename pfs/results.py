@@ -8,6 +8,7 @@ the app and reports show. Metric names are a stable contract (see DESIGN.md).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -21,6 +22,7 @@ from pfs.payments import payment_threshold
 from pfs.scenario import Sampling, Scenario
 
 FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
 QUANTILES = (0.05, 0.5, 0.95)
 LOSS_TOLERANCE = 0.01  # a loss smaller than a cent is rounding, not a loss
 INVESTOR_PROBABILITIES = ("p_investor_repaid", "p_investor_loss")
@@ -57,6 +59,24 @@ class PeriodArrays:
     investor_flows: NDArray[np.float32]
 
     @staticmethod
+    def from_period_major(
+        payments: FloatArray, savings: FloatArray, costs: FloatArray, investor_flows: FloatArray
+    ) -> PeriodArrays:
+        """Float32 copies in this layout of the engine's period-major arrays.
+
+        Args:
+            payments: ``[payers, periods, paths]``.
+            savings: ``[payers, periods, paths]``.
+            costs: ``[periods, paths]``.
+            investor_flows: ``[periods, paths]``.
+        """
+
+        def cast(a: FloatArray) -> NDArray[np.float32]:
+            return np.ascontiguousarray(np.swapaxes(a, -1, -2), dtype=np.float32)
+
+        return PeriodArrays(cast(payments), cast(savings), cast(costs), cast(investor_flows))
+
+    @staticmethod
     def concatenate(parts: list[PeriodArrays]) -> PeriodArrays:
         """Join chunks along the paths axis."""
         return PeriodArrays(
@@ -65,6 +85,53 @@ class PeriodArrays:
             costs=np.concatenate([p.costs for p in parts], axis=0),
             investor_flows=np.concatenate([p.investor_flows for p in parts], axis=0),
         )
+
+
+def tranche_loss_flags(sc: Scenario, metrics: Mapping[str, FloatArray]) -> dict[str, BoolArray]:
+    """Per tranche, the paths where it lost principal or more than half of its draws.
+
+    Keys are ``loss.<id>`` (a loss beyond a cent) and ``loss_over_half.<id>``.
+    """
+    flags: dict[str, BoolArray] = {}
+    for t in sc.capital.tranches:
+        loss, drawn = metrics[f"loss.{t.id}"], metrics[f"drawn.{t.id}"]
+        flags[f"loss.{t.id}"] = loss > LOSS_TOLERANCE
+        flags[f"loss_over_half.{t.id}"] = loss > 0.5 * np.maximum(drawn, 1e-9)
+    return flags
+
+
+def quantiles(values: NDArray[Any], qs: Sequence[float]) -> FloatArray:
+    """``np.quantile(values, qs, axis=-1)`` (the default "linear" method), bit for bit.
+
+    Reads the order statistics from a sorted copy instead of partitioning: NumPy's
+    vectorised sort is 2-3 times faster than the multi-pivot partition behind
+    ``np.quantile`` for a handful of quantiles. Values must not be NaN.
+
+    Args:
+        values: ``[..., n]`` with ``n >= 1``.
+        qs: quantiles in ``[0, 1]``.
+
+    Returns:
+        ``[len(qs), ...]`` float64 (the shape ``np.quantile`` gives).
+    """
+    ordered = np.sort(values, axis=-1)
+    n = ordered.shape[-1]
+    virtual = (n - 1) * np.asarray(qs, dtype=np.float64)
+    previous = np.floor(virtual)
+    gamma = virtual - previous
+    previous_i = previous.astype(np.intp)
+    next_i = np.minimum(previous_i + 1, n - 1)
+    above = virtual >= n - 1
+    previous_i[above] = n - 1
+    next_i[above] = n - 1
+    a = np.moveaxis(ordered[..., previous_i], -1, 0)
+    b = np.moveaxis(ordered[..., next_i], -1, 0)
+    t = gamma.reshape((-1,) + (1,) * (a.ndim - 1))
+    diff = b - a  # in the values' own precision, as np.quantile computes it
+    out = np.add(a, diff * t, dtype=np.float64)
+    high = np.broadcast_to(t >= 0.5, out.shape)
+    np.subtract(b, diff * (1 - t), out=out, where=high, dtype=np.float64)
+    return out
 
 
 def _stats(values: FloatArray) -> dict[str, float]:
@@ -79,7 +146,7 @@ def _stats(values: FloatArray) -> dict[str, float]:
             "p95": math.nan,
             "n": 0,
         }
-    q = np.quantile(finite, QUANTILES)
+    q = quantiles(finite, QUANTILES)
     se = float(finite.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
     return {
         "mean": float(finite.mean()),
@@ -209,6 +276,7 @@ class Results:
     def tranches(self) -> pd.DataFrame:
         """Per-tranche investor results (drawn, IRR, multiple, loss, guarantee)."""
         rows = []
+        flags = tranche_loss_flags(self.scenario, self.metrics)
         for t in self.scenario.capital.tranches:
             m = self.metrics
             irr, loss, drawn = m[f"irr.{t.id}"], m[f"loss.{t.id}"], m[f"drawn.{t.id}"]
@@ -227,9 +295,9 @@ class Results:
                     "irr_p50": irr_stats["p50"],
                     "irr_p95": irr_stats["p95"],
                     "moic_mean": float(np.nanmean(m[f"moic.{t.id}"])) if drawn.any() else math.nan,
-                    "p_loss": float((loss > LOSS_TOLERANCE).mean()),
+                    "p_loss": float(flags[f"loss.{t.id}"].mean()),
                     "expected_loss": float(loss.mean()),
-                    "p_loss_over_half": float((loss > 0.5 * np.maximum(drawn, 1e-9)).mean()),
+                    "p_loss_over_half": float(flags[f"loss_over_half.{t.id}"].mean()),
                 }
             )
         return pd.DataFrame(rows).set_index("tranche")
@@ -246,10 +314,11 @@ class Results:
 
     def _series(self) -> dict[str, NDArray[np.float32]]:
         p = self.periods
+        payments, savings = p.payments.sum(axis=0), p.savings.sum(axis=0)
         series: dict[str, NDArray[np.float32]] = {
-            "outcome_payments": p.payments.sum(axis=0),
-            "gross_savings": p.savings.sum(axis=0),
-            "net_savings": p.savings.sum(axis=0) - p.payments.sum(axis=0),
+            "outcome_payments": payments,
+            "gross_savings": savings,
+            "net_savings": savings - payments,
             "programme_costs": p.costs,
             "investor_net_flow": p.investor_flows,
         }
@@ -265,9 +334,9 @@ class Results:
     ) -> pd.DataFrame:
         frames = []
         for name, values in series.items():
-            # one contiguous row per period: partitioning along rows is much faster
+            # one contiguous row per period: sorting along rows is much faster
             data = np.ascontiguousarray(values.T)
-            q = np.quantile(data, QUANTILES, axis=1).astype(np.float64)
+            q = quantiles(data, QUANTILES)
             frames.append(
                 pd.DataFrame(
                     {

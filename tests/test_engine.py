@@ -610,3 +610,31 @@ def test_nonsense_structures_are_rejected(overrides, field, problem):
         _small_deal(**overrides)
     assert err.value.field == field
     assert problem in err.value.problem
+
+
+def test_simulate_uses_small_pages_and_restores_numpys_setting(monkeypatch):
+    from pfs import engine
+
+    switch = engine._HUGEPAGE_SWITCH
+    if switch is None:
+        pytest.skip("this NumPy has no huge-page switch")
+    seen = []
+    original = engine.run_chunk
+
+    def spy(sc, draws):
+        state = switch(False)  # returns the setting in force, then we put it back
+        switch(state)
+        seen.append(state)
+        return original(sc, draws)
+
+    monkeypatch.setattr(engine, "run_chunk", spy)
+    before = switch(True)
+    try:
+        pfs.simulate(teaching(), paths=300, seed=1, chunk_size=100)
+        assert seen == [False, False, False]  # every chunk ran with ordinary pages
+        assert switch(True) is True  # and the caller's setting is back
+        switch(False)
+        pfs.simulate(teaching(), paths=100, seed=1)
+        assert switch(False) is False  # a caller who had turned it off keeps it off
+    finally:
+        switch(before)
