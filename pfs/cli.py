@@ -19,9 +19,9 @@ from rich.console import Console
 from rich.table import Table
 
 from pfs.engine import compare as compare_scenarios
-from pfs.engine import simulate
+from pfs.engine import result_bytes, simulate
 from pfs.formatting import metric_label, metric_value, money, percent
-from pfs.parallel import BackendName
+from pfs.parallel import BackendName, StreamedResults
 from pfs.results import HEADLINE_METRICS, Results
 from pfs.scenario import (
     PfsError,
@@ -31,6 +31,9 @@ from pfs.scenario import (
     load_scenario,
     parse_override,
 )
+
+# `pfs run` streams (summaries only) when per-path results would need more than this.
+STREAM_ABOVE_BYTES = 2 * 1024**3
 
 app = typer.Typer(
     name="pfs",
@@ -102,9 +105,28 @@ def run(
     backend: BackendOpt = None,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
+    stream: Annotated[
+        bool | None,
+        typer.Option(
+            "--stream/--no-stream",
+            help="Keep summaries only, in bounded memory (quantiles within 0.1%). "
+            "Default: when per-path results would need more than 2 GB and no --csv.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Simulate a scenario and print its summary (optionally split over Dask)."""
     sc = load_with_overrides(scenario, set_)
+    if stream is None:
+        n = sc.simulation.paths if paths is None else paths
+        stream = csv is None and result_bytes(sc, n) > STREAM_ABOVE_BYTES
+    if stream:
+        if csv is not None:
+            raise PfsError("--csv writes every path's metrics; it cannot be used with --stream")
+        from pfs.cli_sweep import run_streamed  # registers on app; imports this module
+
+        run_streamed(sc, paths, seed, sampling, backend, workers, scheduler, as_json)
+        return
     res = simulate(
         sc,
         paths=paths,
@@ -230,13 +252,16 @@ def print_summary_tables(summary: pd.DataFrame, currency: str) -> None:
     out.print(probs)
 
 
-def print_results(res: Results) -> None:
+def print_results(res: Results | StreamedResults) -> None:
     """A readable summary: headline metrics, probabilities, tranches, budget years."""
     sc = res.scenario
     cur = sc.currency
+    streamed = (
+        f", streamed: quantiles within {res.alpha:.1%}" if isinstance(res, StreamedResults) else ""
+    )
     out.print(
         f"[bold]{sc.name}[/bold]  ({res.n_paths:,} paths, seed {res.seed}, "
-        f"{res.sampling.value} sampling, {res.elapsed:.2f}s)"
+        f"{res.sampling.value} sampling, {res.elapsed:.2f}s{streamed})"
     )
     print_summary_tables(res.summary(), cur)
     tr = Table(title="Capital stack", title_justify="left")

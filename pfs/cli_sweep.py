@@ -32,11 +32,11 @@ from pfs.cli import (
     app,
     load_with_overrides,
     out,
-    print_summary_tables,
+    print_results,
 )
 from pfs.formatting import metric_label, metric_value
-from pfs.parallel import StreamedResults, simulate_summary
-from pfs.scenario import PfsError
+from pfs.parallel import simulate_summary
+from pfs.scenario import PfsError, Sampling, Scenario
 from pfs.sweep import collect_items, parse_grid_item, parse_lhs_item
 from pfs.sweep import sweep as run_sweep
 
@@ -226,6 +226,20 @@ def stream(
     within 0.1% (relative). Split over processes or Dask with --workers / --scheduler.
     """
     sc = load_with_overrides(scenario, set_)
+    run_streamed(sc, paths, seed, sampling, backend, workers, scheduler, as_json)
+
+
+def run_streamed(
+    sc: Scenario,
+    paths: int | None,
+    seed: int | None,
+    sampling: Sampling | None,
+    backend: str | None,
+    workers: int | None,
+    scheduler: str | None,
+    as_json: bool,
+) -> None:
+    """Simulate in bounded memory and print (or write as JSON) what ``pfs run`` shows."""
     res = simulate_summary(
         sc,
         paths=paths,
@@ -246,19 +260,9 @@ def stream(
             "elapsed": res.elapsed,
             "headline": {k: _finite(v) for k, v in res.headline().items()},
             "summary": _records(res.summary()),
+            "tranches": _records(res.tranches),
             "by_year": _records(res.by_year()),
         }
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
-    print_streamed(res)
-
-
-def print_streamed(res: StreamedResults) -> None:
-    """Headline metrics and chances of a streamed run."""
-    sc, cur = res.scenario, res.scenario.currency
-    out.print(
-        f"[bold]{sc.name}[/bold]  ({res.n_paths:,} paths, seed {res.seed}, "
-        f"{res.sampling.value} sampling, {res.elapsed:.2f}s, streamed: quantiles "
-        f"within {res.alpha:.1%})"
-    )
-    print_summary_tables(res.summary(), cur)
+    print_results(res)

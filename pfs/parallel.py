@@ -48,7 +48,7 @@ from numpy.typing import NDArray
 
 from pfs.engine import DEFAULT_CHUNK, run_chunk
 from pfs.government import by_fiscal_year
-from pfs.results import QUANTILES, PeriodArrays, Results
+from pfs.results import QUANTILES, PeriodArrays, Results, tranche_loss_flags
 from pfs.sampling import sample
 from pfs.scenario import PfsError, Sampling, Scenario, scenario_from_dict
 
@@ -681,11 +681,14 @@ class SummaryParts:
         by_period: series name -> running stats per period.
         by_year: series name -> running stats per budget year (empty when a year is
             one period: the per-period stats are then the per-year stats).
+        tranche_counts: ``loss.<id>`` / ``loss_over_half.<id>`` -> paths where the
+            tranche lost principal (beyond rounding) / more than half of what it drew.
     """
 
     alpha: float = DEFAULT_ALPHA
     metrics: dict[str, RunningStats] = field(default_factory=dict)
     flag_counts: dict[str, int] = field(default_factory=dict)
+    tranche_counts: dict[str, int] = field(default_factory=dict)
     paths: int = 0
     by_period: dict[str, list[RunningStats]] = field(default_factory=dict)
     by_year: dict[str, list[RunningStats]] = field(default_factory=dict)
@@ -699,6 +702,8 @@ class SummaryParts:
         chunk = Results(sc, metrics, periods, 0, Sampling.random, 0.0)
         for name, flags in chunk.flags().items():
             self.flag_counts[name] = self.flag_counts.get(name, 0) + int(flags.sum())
+        for name, flags in tranche_loss_flags(sc, metrics).items():
+            self.tranche_counts[name] = self.tranche_counts.get(name, 0) + int(flags.sum())
         self.paths += int(next(iter(metrics.values())).size)
         for name, series in _period_series(sc, periods).items():
             self._add_columns(self.by_period, name, series)
@@ -720,6 +725,8 @@ class SummaryParts:
             self.metrics.setdefault(name, RunningStats(self.alpha)).merge(stats)
         for name, count in other.flag_counts.items():
             self.flag_counts[name] = self.flag_counts.get(name, 0) + count
+        for name, count in other.tranche_counts.items():
+            self.tranche_counts[name] = self.tranche_counts.get(name, 0) + count
         self.paths += other.paths
         for own, theirs in ((self.by_period, other.by_period), (self.by_year, other.by_year)):
             for name, columns in theirs.items():
@@ -787,6 +794,36 @@ class StreamedResults:
                     }
                 )
         return pd.DataFrame(rows).set_index("metric")
+
+    @property
+    def tranches(self) -> pd.DataFrame:
+        """Per-tranche investor results, as :attr:`pfs.Results.tranches`."""
+        m, n = self.parts.metrics, max(self.parts.paths, 1)
+        rows = []
+        for t in self.scenario.capital.tranches:
+            irr = m[f"irr.{t.id}"].stats()
+            rows.append(
+                {
+                    "tranche": t.id,
+                    "kind": t.kind.value,
+                    "seniority": t.seniority,
+                    "commitment": t.amount,
+                    "rate": t.rate,
+                    "mean_drawn": m[f"drawn.{t.id}"].mean,
+                    "mean_received": m[f"received.{t.id}"].mean,
+                    "irr_mean": irr["mean"],
+                    "irr_p05": irr["p05"],
+                    "irr_p50": irr["p50"],
+                    "irr_p95": irr["p95"],
+                    "moic_mean": m[f"moic.{t.id}"].stats()["mean"],
+                    "p_loss": self.parts.tranche_counts.get(f"loss.{t.id}", 0) / n,
+                    "expected_loss": m[f"loss.{t.id}"].mean,
+                    "p_loss_over_half": (
+                        self.parts.tranche_counts.get(f"loss_over_half.{t.id}", 0) / n
+                    ),
+                }
+            )
+        return pd.DataFrame(rows).set_index("tranche")
 
     def by_period(self) -> pd.DataFrame:
         """Per-period mean and P5/P50/P95, as :meth:`pfs.Results.by_period`."""

@@ -252,6 +252,56 @@ def test_streamed_summary_agrees_with_simulate(base, reference):
         np.testing.assert_allclose(b["mean"], a["mean"], rtol=1e-6, atol=1e-3)
 
 
+def test_streamed_tranche_table_agrees_with_simulate(base, reference):
+    streamed = simulate_summary(base, paths=PATHS, seed=7, chunk_size=CHUNK)
+    exact, approx = reference.tranches, streamed.tranches
+    assert list(approx.index) == list(exact.index) and list(approx.columns) == list(exact.columns)
+    counts = ["p_loss", "p_loss_over_half"]  # exact: counts of paths
+    assert (approx[counts] == exact[counts]).all().all()
+    assert 0 < exact.loc["junior", "p_loss"] < 1  # the test sees both outcomes
+    means = ["mean_drawn", "mean_received", "expected_loss", "irr_mean", "moic_mean"]
+    np.testing.assert_allclose(approx[means], exact[means], rtol=1e-12, atol=1e-9)
+    for tid in exact.index:  # quantiles within the sketch's relative accuracy
+        irr = reference.metrics[f"irr.{tid}"]
+        lower = np.quantile(irr[np.isfinite(irr)], [0.05, 0.5, 0.95], method="lower")
+        got = approx.loc[tid, ["irr_p05", "irr_p50", "irr_p95"]].to_numpy(dtype=float)
+        np.testing.assert_allclose(got, lower, rtol=1.01e-3, atol=1e-9)
+
+
+def test_result_bytes_matches_what_simulate_keeps(base):
+    res = pfs.simulate(base, paths=4096, seed=1)
+    kept = sum(v.nbytes for v in res.metrics.values())
+    kept += sum(a.nbytes for a in vars(res.periods).values())
+    assert pfs.engine.result_bytes(base, 4096) == kept
+    no_inputs = pfs.simulate(base, paths=4096, seed=1, keep_inputs=False)
+    expected = sum(v.nbytes for v in no_inputs.metrics.values())
+    expected += sum(a.nbytes for a in vars(no_inputs.periods).values())
+    assert pfs.engine.result_bytes(base, 4096, keep_inputs=False) == expected
+
+
+def test_cli_run_streams_when_results_would_not_fit(capsys, monkeypatch):
+    from pfs import cli
+
+    code = cli.main(["run", "--paths", "3000"])
+    printed = capsys.readouterr().out
+    assert code == 0 and "streamed" not in printed and "Capital stack" in printed
+    monkeypatch.setattr(cli, "STREAM_ABOVE_BYTES", 1000)  # as if 3,000 paths were too many
+    code = cli.main(["run", "--paths", "3000"])
+    printed = capsys.readouterr().out
+    assert code == 0 and "streamed: quantiles within 0.1%" in printed
+    for table in ("Results", "Chances", "Capital stack", "Budget years"):
+        assert table in printed
+    code = cli.main(["run", "--paths", "3000", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and data["paths"] == 3000
+    assert [row["tranche"] for row in data["tranches"]] == ["senior", "junior", "grant"]
+    code = cli.main(["run", "--paths", "3000", "--no-stream", "--json"])
+    assert code == 0 and "quantile_accuracy" not in json.loads(capsys.readouterr().out)
+    code = cli.main(["run", "--paths", "100", "--stream", "--csv", "x.csv"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--csv" in err and err.count("\n") == 1
+
+
 def test_streamed_summary_is_the_same_on_every_backend(base, dask_client):
     kwargs = {"paths": PATHS, "seed": 3, "chunk_size": CHUNK, "keep": ["investor_irr"]}
     serial = simulate_summary(base, **kwargs)
