@@ -108,6 +108,8 @@ class Stack:
                 draws = np.zeros_like(self.balance)
             spent = np.minimum(self.cash, costs)
             self.cash -= spent
+        elif not costs.any():  # nothing to fund this period (unfunded stays zero)
+            return np.zeros_like(self.balance)
         else:
             available = self.remaining.sum(axis=0)
             spent = np.minimum(costs, available)
@@ -151,6 +153,10 @@ class Stack:
         left = payment.copy()
         paid = np.zeros_like(self.balance)
         for rows in self.levels:
+            if rows.size == 1:  # one tranche at this seniority: it takes what it is owed
+                pay = np.minimum(left, self.balance[rows[0]], out=paid[rows[0]])
+                left -= pay
+                continue
             owed = self.balance[rows]
             total = owed.sum(axis=0)
             pay = np.minimum(left, total)
@@ -206,6 +212,36 @@ class Stack:
             self.received[k] += pay
             self.flows[k, last, :] += pay
         return returned
+
+    def repaid_at_coupon(self, k: int) -> BoolArray:
+        """Paths where tranche ``k``'s IRR is exactly its coupon rate ``[paths]``.
+
+        The balance grows by the coupon each period, rises with each draw and falls
+        with each payment, so the cash flows discounted at the coupon rate telescope
+        to minus the final balance, discounted. A tranche that drew, ends with
+        nothing owed and received nothing besides those payments (no residual
+        share, returned cash or guarantee) therefore has an NPV of zero at its
+        coupon rate; when its net flows change sign once (every outflow before
+        every inflow) that is its only IRR. (The final balance is zero up to
+        :data:`REPAID_TOLERANCE`, a rate error below 1e-12 for any real deal.)
+        """
+        tranche = self.tranches[k]
+        if not tranche.repayable or k in self._residual_takers():
+            return np.zeros(self.n, dtype=bool)
+        ok = (self.drawn[k] > 0) & (self.balance[k] == 0.0)
+        ok &= self.guarantee_paid[k] == 0.0
+        if self.sc.capital.draw == DrawRule.upfront:
+            ok &= self.returned == 0.0
+        flows = self.flows[k]
+        inflow_seen = flows[0] > 0
+        outflow_seen = flows[0] < 0
+        for t in range(1, flows.shape[0]):
+            outflow = flows[t] < 0
+            ok &= ~(outflow & inflow_seen)  # an outflow after an inflow: not one change
+            outflow_seen |= outflow
+            inflow_seen |= flows[t] > 0
+        ok &= outflow_seen & inflow_seen  # one sign change: all outflows come first
+        return ok
 
     def principal_loss(self) -> FloatArray:
         """Principal not returned per tranche ``[tranches, paths]`` (grants excluded)."""

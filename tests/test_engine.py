@@ -638,3 +638,40 @@ def test_simulate_uses_small_pages_and_restores_numpys_setting(monkeypatch):
         assert switch(False) is False  # a caller who had turned it off keeps it off
     finally:
         switch(before)
+
+
+def _irr_metrics(sc: pfs.Scenario, exact_coupon: bool, monkeypatch, paths: int = 400):
+    from pfs import engine
+
+    monkeypatch.setattr(engine, "EXACT_COUPON_IRR", exact_coupon)
+    m = pfs.simulate(sc, paths=paths, seed=2).metrics
+    return {k: v for k, v in m.items() if k.startswith("irr.")}
+
+
+def _assert_same_irr(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_array_equal(np.isnan(a[name]), np.isnan(b[name]), err_msg=name)
+        np.testing.assert_allclose(a[name], b[name], rtol=0, atol=1e-12, err_msg=name)
+
+
+@given(deal)
+def test_tranches_repaid_at_coupon_get_the_irr_the_solver_finds(p):
+    # Stack.repaid_at_coupon gives a fully repaid tranche its coupon rate instead of
+    # solving for it: the solver, run on every path, must agree on every structure.
+    with pytest.MonkeyPatch.context() as mp:
+        sc = _deal_scenario(p)
+        _assert_same_irr(_irr_metrics(sc, True, mp), _irr_metrics(sc, False, mp))
+
+
+@pytest.mark.parametrize("name", ["teaching_reentry", "massachusetts_juvenile_justice_roca",
+                                  "salt_lake_county_reach", "nyc_rikers_able"])  # fmt: skip
+def test_coupon_identity_on_presets(name, monkeypatch):
+    from tests.helpers import ROOT
+
+    sc = pfs.load_scenario(ROOT / "scenarios" / f"{name}.yaml")
+    exact = _irr_metrics(sc, True, monkeypatch, paths=3000)
+    _assert_same_irr(exact, _irr_metrics(sc, False, monkeypatch, paths=3000))
+    if name == "teaching_reentry":  # the identity is used: most senior paths repay in full
+        coupon = (1 + float(sc.capital.tranches[0].rate)) - 1  # as the stack computes it
+        assert (exact["irr.senior"] == coupon).mean() > 0.5
