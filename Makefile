@@ -59,7 +59,7 @@ e2e: $(STAMP) browser
 bench: $(STAMP)
 	$(PY) benchmarks/bench_engine.py
 	$(PY) benchmarks/bench_analysis.py
-	$(PY) benchmarks/bench_scale.py
+	$(PY) benchmarks/bench_scale.py --full --cli
 	$(PY) benchmarks/bench_sweep.py
 
 clean:

@@ -10,8 +10,11 @@ full ones, in standard errors. With ``--workers N`` the streamed run is split by
 path blocks over a Dask ``LocalCluster`` of N workers; peak memory is then given
 for the client and for each worker.
 
+With ``--cli`` it also runs ``pfs run --paths N`` as a user would (it keeps every
+path, or streams when per-path results would pass 2 GB).
+
 Usage: ``python benchmarks/bench_scale.py [--sizes 100000 1000000 10000000]
-[--full] [--full-max 1000000] [--workers 2]``
+[--full] [--full-max 1000000] [--workers 2] [--cli]``
 Not a test: nothing is asserted.
 """
 
@@ -43,6 +46,17 @@ def main():
     t = time.perf_counter()
     if mode == "full":
         summary = pfs.simulate(sc, paths=paths, seed=1, keep_inputs=False).summary()
+    elif mode == "cli":  # what a user types: `pfs run --paths N --json` (streams when big)
+        import contextlib, io
+        from pfs.cli import main as cli_main
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            code = cli_main(["run", "--paths", str(paths), "--seed", "1", "--json"])
+        assert code == 0, code
+        data = json.loads(buffer.getvalue())
+        out["streamed"] = "quantile_accuracy" in data
+        import pandas as pd
+        summary = pd.DataFrame(data["summary"]).set_index("metric")
     elif workers:
         from pfs.parallel import open_backend
         with open_backend("dask", workers=workers) as cluster:   # pfs's LocalCluster
@@ -95,6 +109,9 @@ def main() -> None:
         "--full-max", type=int, default=1_000_000, help="largest size for --full (1e7: ~5 GB)"
     )
     parser.add_argument("--workers", type=int, default=0, help="Dask LocalCluster workers")
+    parser.add_argument(
+        "--cli", action="store_true", help="also time `pfs run --paths N` (streams above 2 GB)"
+    )
     args = parser.parse_args()
     label = f"streamed, dask x{args.workers}" if args.workers else "streamed, serial"
     print(f"Teaching scenario; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
@@ -104,6 +121,8 @@ def main() -> None:
     )
     for paths in args.sizes:
         runs = {"stream": (label, run("stream", paths, args.workers))}
+        if args.cli:
+            runs["cli"] = ("`pfs run` (CLI)", run("cli", paths, 0))
         if args.full and paths <= args.full_max:
             runs["full"] = ("pfs.simulate (full)", run("full", paths, 0))
         for name, r in runs.values():
@@ -111,6 +130,8 @@ def main() -> None:
                 print(f"{name:<22} {paths:>11,} failed: {r['error']}")
                 continue
             note = ""
+            if "streamed" in r:
+                note = "streamed automatically" if r["streamed"] else "every path kept"
             if "worker_peak_mb" in r:
                 note = "worker peaks MB: " + ", ".join(f"{m:.0f}" for m in r["worker_peak_mb"])
             print(
@@ -118,7 +139,7 @@ def main() -> None:
                 f"{paths / r['engine_s']:>10,.0f} {r['peak_mb']:>8.0f} "
                 f"{r['baseline_mb']:>16.0f}  {note}"
             )
-        if len(runs) == 2 and not any("error" in r for _, r in runs.values()):
+        if "full" in runs and not any("error" in r for _, r in runs.values()):
             gap, worst = gap_in_standard_errors(runs["stream"][1], runs["full"][1])
             print(f"{'':<22} {'':>11} streamed vs full means: largest gap {gap:.1e} s.e. ({worst})")
 
