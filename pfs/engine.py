@@ -218,7 +218,12 @@ def run_chunk(sc: Scenario, draws: Draws) -> ChunkResult:
         metrics[f"due.{outcome_id}"] = amount
     return ChunkResult(
         metrics=metrics,
-        periods=PeriodArrays.from_period_major(payments, savings, costs, investor_flows),
+        periods=PeriodArrays(
+            payments=payments.astype(np.float32),
+            savings=savings.astype(np.float32),
+            costs=costs.astype(np.float32),
+            investor_flows=investor_flows.astype(np.float32),
+        ),
     )
 
 
@@ -436,7 +441,7 @@ class _Collector:
             self.metrics[name][start:stop] = values
         for name in ("payments", "savings", "costs", "investor_flows"):
             part = getattr(chunk.periods, name)
-            axis = part.ndim - 2  # the paths axis
+            axis = part.ndim - 1  # the paths axis
             if name not in self._periods:
                 shape = list(part.shape)
                 shape[axis] = self.paths

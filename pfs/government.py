@@ -105,17 +105,20 @@ def present_value(by_payer: FloatArray, factors: FloatArray) -> FloatArray:
 
 
 def by_fiscal_year(per_period: NDArray[ScalarT], periods_per_year: int) -> NDArray[ScalarT]:
-    """Sum ``[..., periods]`` into budget years ``[..., years]`` (year 1 = periods 0..)."""
+    """Sum period-major ``[periods, ...]`` into budget years ``[years, ...]``.
+
+    Year 1 is periods ``0 .. periods_per_year - 1``; the last year may be short.
+    """
     if periods_per_year == 1:
         return per_period
-    horizon = per_period.shape[-1]
+    horizon = per_period.shape[0]
     years = -(-horizon // periods_per_year)
     pad = years * periods_per_year - horizon
     if pad:
-        width = [(0, 0)] * (per_period.ndim - 1) + [(0, pad)]
+        width = [(0, pad)] + [(0, 0)] * (per_period.ndim - 1)
         per_period = np.pad(per_period, width)
-    shape = (*per_period.shape[:-1], years, periods_per_year)
-    return per_period.reshape(shape).sum(axis=-1)
+    shape = (years, periods_per_year, *per_period.shape[1:])
+    return per_period.reshape(shape).sum(axis=1)
 
 
 def max_fiscal_year(per_period: FloatArray, periods_per_year: int) -> FloatArray:

@@ -652,7 +652,7 @@ class RunningStats:
 
 
 def _period_series(sc: Scenario, periods: PeriodArrays) -> dict[str, NDArray[Any]]:
-    """The per-period series of :meth:`pfs.Results.by_period`, ``[paths, periods]``."""
+    """The per-period series of :meth:`pfs.Results.by_period`, ``[periods, paths]``."""
     payments = periods.payments.sum(axis=0)
     savings = periods.savings.sum(axis=0)
     series: dict[str, NDArray[Any]] = {
@@ -714,8 +714,8 @@ class SummaryParts:
         self, table: dict[str, list[RunningStats]], name: str, values: NDArray[Any]
     ) -> None:
         if name not in table:
-            table[name] = [RunningStats(self.alpha) for _ in range(values.shape[1])]
-        columns = np.ascontiguousarray(values.T, dtype=np.float64)  # [periods, paths]
+            table[name] = [RunningStats(self.alpha) for _ in range(values.shape[0])]
+        columns = np.ascontiguousarray(values, dtype=np.float64)  # [periods, paths]
         for column, stats in zip(columns, table[name], strict=True):
             stats.add(column)
 

@@ -47,10 +47,13 @@ class PeriodArrays:
     """Per-period arrays kept for quantiles (float32 to bound memory).
 
     Attributes:
-        payments: outcome payments by payer ``[payers, paths, periods]``.
-        savings: true public savings by payer ``[payers, paths, periods]``.
-        costs: programme costs ``[paths, periods]``.
-        investor_flows: investors' net cash flows ``[paths, periods]``.
+        payments: outcome payments by payer ``[payers, periods, paths]``.
+        savings: true public savings by payer ``[payers, periods, paths]``.
+        costs: programme costs ``[periods, paths]``.
+        investor_flows: investors' net cash flows ``[periods, paths]``.
+
+    Period-major, like the engine's own arrays: one contiguous row of paths per
+    period, which is what per-period quantiles read.
     """
 
     payments: NDArray[np.float32]
@@ -59,31 +62,13 @@ class PeriodArrays:
     investor_flows: NDArray[np.float32]
 
     @staticmethod
-    def from_period_major(
-        payments: FloatArray, savings: FloatArray, costs: FloatArray, investor_flows: FloatArray
-    ) -> PeriodArrays:
-        """Float32 copies in this layout of the engine's period-major arrays.
-
-        Args:
-            payments: ``[payers, periods, paths]``.
-            savings: ``[payers, periods, paths]``.
-            costs: ``[periods, paths]``.
-            investor_flows: ``[periods, paths]``.
-        """
-
-        def cast(a: FloatArray) -> NDArray[np.float32]:
-            return np.ascontiguousarray(np.swapaxes(a, -1, -2), dtype=np.float32)
-
-        return PeriodArrays(cast(payments), cast(savings), cast(costs), cast(investor_flows))
-
-    @staticmethod
     def concatenate(parts: list[PeriodArrays]) -> PeriodArrays:
         """Join chunks along the paths axis."""
         return PeriodArrays(
-            payments=np.concatenate([p.payments for p in parts], axis=1),
-            savings=np.concatenate([p.savings for p in parts], axis=1),
-            costs=np.concatenate([p.costs for p in parts], axis=0),
-            investor_flows=np.concatenate([p.investor_flows for p in parts], axis=0),
+            payments=np.concatenate([p.payments for p in parts], axis=-1),
+            savings=np.concatenate([p.savings for p in parts], axis=-1),
+            costs=np.concatenate([p.costs for p in parts], axis=-1),
+            investor_flows=np.concatenate([p.investor_flows for p in parts], axis=-1),
         )
 
 
@@ -334,8 +319,7 @@ class Results:
     ) -> pd.DataFrame:
         frames = []
         for name, values in series.items():
-            # one contiguous row per period: sorting along rows is much faster
-            data = np.ascontiguousarray(values.T)
+            data = np.ascontiguousarray(values)  # one row of paths per period
             q = quantiles(data, QUANTILES)
             frames.append(
                 pd.DataFrame(

@@ -118,7 +118,7 @@ def _paid(cohorts: float, effect: float) -> float:
 )
 def test_per_cohort_or_pooled_trigger(cohort_a, cohort_b, paid_a, paid_later):
     chunk = _run_with_measured(_trigger_scenario(), [(cohort_a, cohort_b)])
-    pay = chunk.periods.payments[0, 0].astype(np.float64)
+    pay = chunk.periods.payments[0, :, 0].astype(np.float64)
     np.testing.assert_allclose(pay[2], paid_a, rtol=1e-6, atol=0.01)  # A's own result
     np.testing.assert_allclose(pay[3], paid_later, rtol=1e-6, atol=0.01)  # B's, then pooled
     np.testing.assert_allclose(chunk.metrics["paid.days"], paid_a + paid_later, atol=CENT)
@@ -354,11 +354,11 @@ def test_periods_counted_pays_and_saves_every_counted_period():
     np.testing.assert_allclose(b.metrics["paid.days"], 3 * a.metrics["paid.days"], atol=CENT)
     np.testing.assert_allclose(b.metrics["true_units.days"], 3 * a.metrics["true_units.days"])
     cohort_a, cohort_b = _paid(100, 0.1), _paid(300, 0.1)
-    pay = b.periods.payments[0, 0].astype(np.float64)
+    pay = b.periods.payments[0, :, 0].astype(np.float64)
     np.testing.assert_allclose(
         pay, [0, 0, cohort_a, cohort_a + cohort_b, cohort_a + cohort_b, cohort_b], rtol=1e-6
     )
-    savings = b.periods.savings[0, 0].astype(np.float64)
+    savings = b.periods.savings[0, :, 0].astype(np.float64)
     per_cohort = np.array([100, 300]) * BASELINE * 0.1 * 50.0
     np.testing.assert_allclose(
         savings[1:5], [per_cohort[0], *[per_cohort.sum()] * 2, per_cohort[1]], rtol=1e-6
@@ -471,7 +471,7 @@ def _shared(**payer_caps: float) -> pfs.Scenario:
 def test_payer_shares_split_each_payment():
     res = pfs.simulate(_shared(), paths=5)
     total = _paid(400, 0.1)
-    pay = res.periods.payments.astype(np.float64).sum(axis=2)
+    pay = res.periods.payments.astype(np.float64).sum(axis=1)
     np.testing.assert_allclose(pay[:, 0], [0.25 * total, 0.75 * total], rtol=1e-6)
     np.testing.assert_allclose(res.metrics["paid.days"], total, atol=CENT)
     capped = pfs.simulate(_shared(state=1000.0), paths=5)

@@ -141,7 +141,7 @@ def test_massachusetts_target_pays_22m_and_repays_senior_and_junior_loans():
 
 def test_massachusetts_payments_within_the_two_payers_maximums():
     res = pfs.simulate(_load("massachusetts_juvenile_justice_roca"), paths=20_000, seed=1)
-    by_payer = res.periods.payments.astype(np.float64).sum(axis=2)
+    by_payer = res.periods.payments.astype(np.float64).sum(axis=1)
     assert (by_payer[0] <= 15_000_000 + 1).all() and (by_payer[1] <= 12_000_000 + 1).all()
     assert (res.metrics["outcome_payments"] <= 27_000_000 + CENT).all()
 
@@ -264,7 +264,7 @@ def test_peterborough_cohort_one_misses_and_the_pool_pays():
     sc, chunk = _peterborough(0.084, 0.096)
     events = sc.payment_events(sc.outcome("reconvictions"))
     first_due = events[0].due
-    pay = chunk.periods.payments[0, 0].astype(np.float64)
+    pay = chunk.periods.payments[0, :, 0].astype(np.float64)
     assert pay[first_due] == 0.0
     assert chunk.metrics["measured_effect.reconvictions"][0] == pytest.approx(0.09)
     expected = 2000 * 1.5 * 0.09 * sc.outcome("reconvictions").payment.price_per_unit
