@@ -48,7 +48,7 @@ from numpy.typing import NDArray
 
 from pfs.engine import DEFAULT_CHUNK, run_chunk
 from pfs.government import by_fiscal_year
-from pfs.results import QUANTILES, PeriodArrays, Results, tranche_loss_flags
+from pfs.results import QUANTILES, PeriodArrays, Results, tranche_loss_flags, tranche_row
 from pfs.sampling import sample
 from pfs.scenario import PfsError, Sampling, Scenario, scenario_from_dict
 
@@ -800,28 +800,19 @@ class StreamedResults:
         """Per-tranche investor results, as :attr:`pfs.Results.tranches`."""
         m, n = self.parts.metrics, max(self.parts.paths, 1)
         rows = []
+        counts = self.parts.tranche_counts
         for t in self.scenario.capital.tranches:
-            irr = m[f"irr.{t.id}"].stats()
             rows.append(
-                {
-                    "tranche": t.id,
-                    "kind": t.kind.value,
-                    "seniority": t.seniority,
-                    "commitment": t.amount,
-                    "rate": t.rate,
-                    "mean_drawn": m[f"drawn.{t.id}"].mean,
-                    "mean_received": m[f"received.{t.id}"].mean,
-                    "irr_mean": irr["mean"],
-                    "irr_p05": irr["p05"],
-                    "irr_p50": irr["p50"],
-                    "irr_p95": irr["p95"],
-                    "moic_mean": m[f"moic.{t.id}"].stats()["mean"],
-                    "p_loss": self.parts.tranche_counts.get(f"loss.{t.id}", 0) / n,
-                    "expected_loss": m[f"loss.{t.id}"].mean,
-                    "p_loss_over_half": (
-                        self.parts.tranche_counts.get(f"loss_over_half.{t.id}", 0) / n
-                    ),
-                }
+                tranche_row(
+                    t,
+                    irr=m[f"irr.{t.id}"].stats(),
+                    mean_drawn=m[f"drawn.{t.id}"].mean,
+                    mean_received=m[f"received.{t.id}"].mean,
+                    moic_mean=m[f"moic.{t.id}"].stats()["mean"],
+                    p_loss=counts.get(f"loss.{t.id}", 0) / n,
+                    expected_loss=m[f"loss.{t.id}"].mean,
+                    p_loss_over_half=counts.get(f"loss_over_half.{t.id}", 0) / n,
+                )
             )
         return pd.DataFrame(rows).set_index("tranche")
 

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from pfs.government import by_fiscal_year
 from pfs.payments import payment_threshold
-from pfs.scenario import Sampling, Scenario
+from pfs.scenario import Sampling, Scenario, Tranche
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -83,6 +83,37 @@ def tranche_loss_flags(sc: Scenario, metrics: Mapping[str, FloatArray]) -> dict[
         flags[f"loss.{t.id}"] = loss > LOSS_TOLERANCE
         flags[f"loss_over_half.{t.id}"] = loss > 0.5 * np.maximum(drawn, 1e-9)
     return flags
+
+
+def tranche_row(
+    t: Tranche,
+    *,
+    irr: Mapping[str, float],
+    mean_drawn: float,
+    mean_received: float,
+    moic_mean: float,
+    p_loss: float,
+    expected_loss: float,
+    p_loss_over_half: float,
+) -> dict[str, Any]:
+    """One row of the tranche table (``Results.tranches`` and its streamed twin)."""
+    return {
+        "tranche": t.id,
+        "kind": t.kind.value,
+        "seniority": t.seniority,
+        "commitment": t.amount,
+        "rate": t.rate,
+        "mean_drawn": mean_drawn,
+        "mean_received": mean_received,
+        "irr_mean": irr["mean"],
+        "irr_p05": irr["p05"],
+        "irr_p50": irr["p50"],
+        "irr_p95": irr["p95"],
+        "moic_mean": moic_mean,
+        "p_loss": p_loss,
+        "expected_loss": expected_loss,
+        "p_loss_over_half": p_loss_over_half,
+    }
 
 
 def quantiles(values: NDArray[Any], qs: Sequence[float]) -> FloatArray:
@@ -265,25 +296,17 @@ class Results:
         for t in self.scenario.capital.tranches:
             m = self.metrics
             irr, loss, drawn = m[f"irr.{t.id}"], m[f"loss.{t.id}"], m[f"drawn.{t.id}"]
-            irr_stats = _stats(irr)
             rows.append(
-                {
-                    "tranche": t.id,
-                    "kind": t.kind.value,
-                    "seniority": t.seniority,
-                    "commitment": t.amount,
-                    "rate": t.rate,
-                    "mean_drawn": float(drawn.mean()),
-                    "mean_received": float(m[f"received.{t.id}"].mean()),
-                    "irr_mean": irr_stats["mean"],
-                    "irr_p05": irr_stats["p05"],
-                    "irr_p50": irr_stats["p50"],
-                    "irr_p95": irr_stats["p95"],
-                    "moic_mean": float(np.nanmean(m[f"moic.{t.id}"])) if drawn.any() else math.nan,
-                    "p_loss": float(flags[f"loss.{t.id}"].mean()),
-                    "expected_loss": float(loss.mean()),
-                    "p_loss_over_half": float(flags[f"loss_over_half.{t.id}"].mean()),
-                }
+                tranche_row(
+                    t,
+                    irr=_stats(irr),
+                    mean_drawn=float(drawn.mean()),
+                    mean_received=float(m[f"received.{t.id}"].mean()),
+                    moic_mean=float(np.nanmean(m[f"moic.{t.id}"])) if drawn.any() else math.nan,
+                    p_loss=float(flags[f"loss.{t.id}"].mean()),
+                    expected_loss=float(loss.mean()),
+                    p_loss_over_half=float(flags[f"loss_over_half.{t.id}"].mean()),
+                )
             )
         return pd.DataFrame(rows).set_index("tranche")
 
