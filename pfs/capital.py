@@ -129,16 +129,30 @@ class Stack:
         rows = self.investor_rows
         if rows.size == 0:
             return np.ones(self.n, dtype=bool)
-        drawn = self.drawn[rows].sum(axis=0) > 0
+        drawn = self.investor_total(self.drawn) > 0
         return drawn & (self.balance[rows].max(axis=0) <= REPAID_TOLERANCE)
+
+    def investor_total(self, per_tranche: FloatArray) -> FloatArray:
+        """Sum of ``per_tranche`` ``[tranches, ...]`` over the investor tranches.
+
+        Row by row in tranche order (what ``per_tranche[investor_rows].sum(axis=0)``
+        gives, without gathering a copy of the rows first); zeros without investors.
+        """
+        rows = self.investor_rows
+        if rows.size == 0:
+            return np.zeros(per_tranche.shape[1:])
+        total = per_tranche[rows[0]].copy()
+        for k in rows[1:]:
+            total += per_tranche[k]
+        return total
 
     def investors_owed(self) -> FloatArray:
         """What investor tranches are still owed ``[paths]``; ``inf`` before any draw."""
         rows = self.investor_rows
         if rows.size == 0:
             return np.full(self.n, np.inf)
-        owed = self.balance[rows].sum(axis=0)
-        return np.where(self.drawn[rows].sum(axis=0) > 0, owed, np.inf)
+        owed = self.investor_total(self.balance)
+        return np.where(self.investor_total(self.drawn) > 0, owed, np.inf)
 
     def _residual_takers(self) -> NDArray[np.intp]:
         """Rows of the tranches that take the residual (none, one, or every investor)."""

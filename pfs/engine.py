@@ -31,7 +31,7 @@ from pfs.government import (
     programme_costs,
     savings_by_payer,
 )
-from pfs.outcomes import OutcomePaths, outcomes
+from pfs.outcomes import OutcomePaths, outcomes, row_sum
 from pfs.payments import PayerLedger, apply_outcome_cap, group_due
 from pfs.results import Comparison, PeriodArrays, Results
 from pfs.sampling import BLOCK, Draws, sample
@@ -119,8 +119,8 @@ def _weighted_measured(sc: Scenario, op: OutcomePaths, outcome_id: str) -> Float
     measured = op.by_outcome[outcome_id].measured_effect
     if len(groups) == 1 or o.evaluation.measurement == Measurement.per_cohort_or_pooled:
         return measured[:, -1]
-    weights = np.stack([op.participants[:, idx].sum(axis=1) for _, idx in groups], axis=1)
-    return (measured * weights).sum(axis=1) / weights.sum(axis=1)
+    weights = np.stack([row_sum(op.participants[:, idx]) for _, idx in groups], axis=1)
+    return row_sum(measured * weights) / row_sum(weights)
 
 
 def _event_due(
@@ -199,7 +199,7 @@ def run_chunk(sc: Scenario, draws: Draws) -> ChunkResult:
         to_provider += dist.to_provider
         retained += dist.retained
     stack.close()
-    investor_flows = stack.flows[stack.investor_rows].sum(axis=0)  # [periods, paths]
+    investor_flows = stack.investor_total(stack.flows)  # [periods, paths]
     metrics = _metrics(
         sc,
         op,
@@ -251,9 +251,8 @@ def _metrics(
     lead = [p.id for p in sc.payers].index(sc.lead_payer_id)
     ffs_pv = discounted(ffs_costs, factors[lead])
     top_up_pv = discounted(stack.unfunded_by_period, factors[lead])
-    rows = stack.investor_rows
-    investor_drawn = stack.drawn[rows].sum(axis=0)
-    investor_received = stack.received[rows].sum(axis=0)
+    investor_drawn = stack.investor_total(stack.drawn)
+    investor_received = stack.investor_total(stack.received)
     loss = stack.principal_loss()
     m: dict[str, FloatArray] = {
         "outcome_payments": payments.sum(axis=(0, 1)),
@@ -269,7 +268,7 @@ def _metrics(
             out=np.full_like(investor_drawn, np.nan),
             where=investor_drawn > 0,
         ),
-        "investor_loss": loss[rows].sum(axis=0),
+        "investor_loss": stack.investor_total(loss),
         "investor_repaid": stack.investors_repaid().astype(np.float64),
         "investor_drawn": investor_drawn,
         "guarantee_paid": stack.guarantee_paid.sum(axis=0),
@@ -295,7 +294,7 @@ def _metrics(
         m[f"true_effect.{o.id}"] = draw.true_effect.copy()
         m[f"measured_effect.{o.id}"] = _weighted_measured(sc, op, o.id)
         m[f"paid.{o.id}"] = paid[o.id]
-        m[f"true_units.{o.id}"] = draw.true_units.sum(axis=1) * o.periods_counted
+        m[f"true_units.{o.id}"] = row_sum(draw.true_units) * o.periods_counted
     for k, tranche in enumerate(stack.tranches):
         drawn = stack.drawn[k]
         m[f"drawn.{tranche.id}"] = drawn

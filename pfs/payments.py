@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from pfs.outcomes import OutcomeDraw
+from pfs.outcomes import OutcomeDraw, row_sum
 from pfs.scenario import AmountBasis, Basis, Excess, Outcome, Payer, PayOn, Rule, Scenario
 
 FloatArray = NDArray[np.float64]
@@ -82,7 +82,7 @@ def group_due(
     """
     pay = outcome.payment
     measured = draw.measured_effect[:, group]
-    group_participants = participants[:, cohorts].sum(axis=1)
+    group_participants = row_sum(participants[:, cohorts])
     threshold = pay.threshold if threshold is None else threshold
     # a level-based payment has no comparison to clear: it always pays on the level
     triggered = measured >= threshold if pay.basis == Basis.effect else np.ones_like(measured, bool)
