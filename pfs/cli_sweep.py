@@ -164,8 +164,8 @@ def print_sweep(table: pd.DataFrame, currency: str, metrics: list[str]) -> None:
         title_justify="left",
     )
     grid.add_column("#", justify="right")
-    for col in short_names(overrides):
-        grid.add_column(col, justify="right", overflow="fold")
+    for col in short_names(overrides):  # break long names at their dots, not mid-word
+        grid.add_column(col.replace(".", ".\n"), justify="right", overflow="fold")
     for col in shown:
         label = COLUMN_LABELS.get(col) or metric_label(col.removesuffix("_mean"))
         grid.add_column(label, justify="right", overflow="fold")
