@@ -36,6 +36,7 @@ def row(**values: Any) -> dict[str, Any]:
         "kind": "root",
         "current_effect": 0.25,
         "margin": 0.094,
+        "increasing": True,  # the metric rises with the effect (breakeven_table's column)
         "note": "",
     }
     return base | values
@@ -58,7 +59,7 @@ def test_breakeven_sentence_expected_falling_short_with_its_margin() -> None:
 
 
 def test_breakeven_sentence_of_a_decreasing_metric_says_at_most() -> None:
-    falling = row(effect=0.30, margin=0.05)  # current 25% below 30%: safe when decreasing
+    falling = row(effect=0.30, margin=0.05, increasing=False)  # safe below 30%
     assert "is at most **30.0%**" in drivers.breakeven_sentence(TEACHING, BED_DAYS, falling, 2)
 
 

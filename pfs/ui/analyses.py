@@ -68,18 +68,9 @@ def computed_tornado(sc: Scenario) -> pd.DataFrame | None:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _sobol(key: str, base: int, _sc: Scenario) -> pd.DataFrame:
-    try:
-        return analysis.sobol_indices(_sc, analysis.DEFAULT_METRICS, paths=base)
-    except PfsError:  # a metric undefined on every path (no investors): the others alone
-        tables = []
-        for metric in analysis.DEFAULT_METRICS:
-            try:
-                tables.append(analysis.sobol_indices(_sc, [metric], paths=base))
-            except PfsError:
-                continue
-        if not tables:
-            raise
-        return pd.concat(tables, ignore_index=True)
+    # sobol_indices leaves out a metric undefined on every path (investor returns of
+    # a deal without investors) and raises only when every metric is
+    return analysis.sobol_indices(_sc, analysis.DEFAULT_METRICS, paths=base)
 
 
 def sobol_base(sc: Scenario) -> int:

@@ -378,8 +378,7 @@ def breakeven_sentence(sc: Scenario, o: Outcome, row: dict[str, Any], question: 
         return f"{icon} {said} whatever {what} ({how} {bound})."
     effect = float(row["effect"])
     margin = float(row["margin"])
-    increasing = margin * (float(row["current_effect"]) - effect) >= 0
-    bound = "at least" if increasing else "at most"
+    bound = "at least" if bool(row["increasing"]) else "at most"  # the metric rises with it
     average = " on average" if expected else ""
     se = float(row["effect_se"])
     error = ""
