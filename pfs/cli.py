@@ -263,7 +263,7 @@ def print_results(res: Results | StreamedResults) -> None:
         f"[bold]{sc.name}[/bold]  ({res.n_paths:,} paths, seed {res.seed}, "
         f"{res.sampling.value} sampling, {res.elapsed:.2f}s{streamed})"
     )
-    print_summary_tables(res.summary(), cur)
+    print_summary_tables(res.summary([*HEADLINE_METRICS, *CHANCES]), cur)  # what is shown
     tr = Table(title="Capital stack", title_justify="left")
     for col in (
         "Tranche",

@@ -19,7 +19,7 @@ from rich.table import Table
 from pfs.cli import PathsOpt, SamplingOpt, ScenarioArg, SeedOpt, SetOpt, app, load_with_overrides
 from pfs.cli import out as console
 from pfs.engine import simulate
-from pfs.reports.content import format_value
+from pfs.formatting import format_value
 from pfs.scenario import PfsError, load_scenario
 
 ChartFormatOpt = Annotated[

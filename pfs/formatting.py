@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any, Literal
 
 CURRENCY_SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "AUD": "A$", "INR": "₹"}
 
@@ -71,3 +72,24 @@ def metric_value(name: str, value: float, currency: str = "USD", precise: bool =
     if name.startswith(COUNT_METRICS):
         return "–" if not math.isfinite(value) else f"{value:,.0f}"
     return money(value, currency)
+
+
+Kind = Literal["money", "share", "rate", "multiple", "count", "number", "text"]
+
+
+def format_value(value: Any, kind: Kind, currency: str = "USD", precise: bool = False) -> str:
+    """A number as a person reads it (``$4.07M``, ``64.7%``, ``1.05×``)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if kind == "text":
+        return str(value)
+    number = float(value)
+    if kind == "money":
+        return money(number, currency)
+    if kind in ("share", "rate"):
+        return percent(number, 2 if precise else 1)
+    if kind == "multiple":
+        return f"{number:.{3 if precise else 2}f}×"
+    if kind == "count":
+        return f"{number:,.0f}"
+    return f"{number:,.0f}" if abs(number) >= 100 else f"{number:.3g}"

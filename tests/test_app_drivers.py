@@ -20,7 +20,8 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 import pfs
-from pfs.reports.content import format_value, headline_table
+from pfs.formatting import format_value
+from pfs.reports.content import headline_table
 from pfs.ui.state import PATHS_ENV, with_app_paths
 from tests.test_app import PATHS, TEACHING, assert_clean, show_tab, start
 

@@ -18,6 +18,7 @@ import pytest
 
 import pfs
 from pfs.cli import main
+from pfs.formatting import format_value
 from pfs.reports import (
     chart_images,
     charts_zip,
@@ -29,7 +30,6 @@ from pfs.reports.charts import chart_spec, investor_chart, render
 from pfs.reports.content import (
     HEADLINE_ROWS,
     budget_table,
-    format_value,
     headline_table,
     input_rows,
     quantile_standard_error,

@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from pfs.formatting import Kind
 from pfs.payments import payment_threshold
-from pfs.reports.content import Kind, is_tornado, series_label, spec_kind
+from pfs.reports.content import is_tornado, series_label, spec_kind
 from pfs.results import Results
 from pfs.scenario import EffectType, PfsError, Scenario
 

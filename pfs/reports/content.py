@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
 from pfs.distributions import DIST_TYPES, describe, parse_value
-from pfs.formatting import metric_label, money, percent
+from pfs.formatting import Kind, metric_label, money, percent
 from pfs.results import Results
 from pfs.scenario import EffectType, Scenario
 
 FloatArray = NDArray[np.float64]
-Kind = Literal["money", "share", "rate", "multiple", "count", "number", "text"]
 
 #: Series of :meth:`Results.by_year`, in the order and words a budget table uses.
 SERIES_LABELS: dict[str, str] = {
@@ -177,24 +176,6 @@ def metric_kind(name: str, scenario: Scenario | None = None) -> Kind:
         field = name.rsplit(".", 1)[-1]
         return "money" if field in _MONEY_FIELDS else "number"
     return "money"
-
-
-def format_value(value: Any, kind: Kind, currency: str = "USD", precise: bool = False) -> str:
-    """A number as a person reads it (``$4.07M``, ``64.7%``, ``1.05×``)."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    if kind == "text":
-        return str(value)
-    number = float(value)
-    if kind == "money":
-        return money(number, currency)
-    if kind in ("share", "rate"):
-        return percent(number, 2 if precise else 1)
-    if kind == "multiple":
-        return f"{number:.{3 if precise else 2}f}×"
-    if kind == "count":
-        return f"{number:,.0f}"
-    return f"{number:,.0f}" if abs(number) >= 100 else f"{number:.3g}"
 
 
 # ------------------------------------------------------------- standard errors

@@ -19,12 +19,11 @@ from typing import Any, cast
 
 import pandas as pd
 
+from pfs.formatting import Kind, format_value
 from pfs.reports.charts import chart_spec, render, report_charts
 from pfs.reports.content import (
     HEADLINE_ROWS,
-    Kind,
     budget_table,
-    format_value,
     headline_table,
     input_kind,
     is_tornado,

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 import pfs
+from pfs.formatting import format_value
 from pfs.reports import html_report
-from pfs.reports.content import format_value, headline_table
+from pfs.reports.content import headline_table
 from tests.helpers import TEACHING
 
 pytestmark = pytest.mark.e2e
