@@ -5,7 +5,21 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-CURRENCY_SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "AUD": "A$", "INR": "₹"}
+CURRENCY_SYMBOLS = {
+    "USD": "$",
+    "GBP": "£",
+    "EUR": "€",
+    "AUD": "A$",
+    "CAD": "C$",
+    "NZD": "NZ$",
+    "INR": "₹",
+}
+
+
+def currency_symbol(currency: str) -> str:
+    """What is written before amounts of ``currency``: ``$``, ``£``, or ``CHF `` (code)."""
+    return CURRENCY_SYMBOLS.get(currency.upper(), f"{currency.upper()} ")
+
 
 METRIC_LABELS = {
     "outcome_payments": "Outcome payments (nominal)",
@@ -37,7 +51,7 @@ def money(value: float, currency: str = "USD") -> str:
     """``4_061_053`` -> ``$4.06M``; negative values keep their sign."""
     if value is None or not math.isfinite(value):
         return "–"
-    symbol = CURRENCY_SYMBOLS.get(currency, currency + " ")
+    symbol = currency_symbol(currency)
     sign = "-" if value < 0 else ""
     v = abs(value)
     for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):

@@ -283,7 +283,8 @@ def test_column_widths_are_set(book):
 def test_number_formats():
     assert number_format("money", "USD") == '"$"#,##0;-"$"#,##0'
     assert number_format("money", "GBP", precise=True).startswith('"£"#,##0.00')
-    assert number_format("money", "NZD") == '#,##0 "NZD"'
+    assert number_format("money", "NZD") == '"NZ$"#,##0;-"NZ$"#,##0'
+    assert number_format("money", "CHF") == '#,##0 "CHF"'  # no symbol: the code
     assert number_format("share", "USD") == "0.0%"
 
 

@@ -1,19 +1,17 @@
 """Numbers for humans: money like ``$4.5M``, shares like ``62%``.
 
 Pure string formatting used by every view; no streamlit import, so it is easy to test.
+The app writes compact figures for cards and charts (``$4.5M``); the CLI and reports
+use :mod:`pfs.formatting` (``$4.06M``), with the same currency symbols.
 """
 
 from __future__ import annotations
 
 import math
 
-CURRENCY_SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "AUD": "A$", "CAD": "C$", "NZD": "NZ$"}
+from pfs.formatting import currency_symbol as symbol  # one currency table for every view
+
 MISSING = "n/a"
-
-
-def symbol(currency: str) -> str:
-    """The symbol written before amounts of ``currency`` (``$``, ``£``, or ``CHF ``)."""
-    return CURRENCY_SYMBOLS.get(currency.upper(), f"{currency.upper()} ")
 
 
 def _finite(x: float | None) -> bool:
