@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pfs.advice import advisories
 from pfs.engine import compare as compare_scenarios
 from pfs.engine import result_bytes, simulate
 from pfs.formatting import metric_label, metric_value, money, percent
@@ -163,6 +164,8 @@ def validate(
             typer.echo(f"pfs: error: {err}", err=True)
         else:
             typer.echo(f"ok: {path} ({sc.name})")
+            for note in advisories(sc):
+                typer.echo(f"  note: {path}: {note}")
     if failed:
         raise typer.Exit(2)
 

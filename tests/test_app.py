@@ -394,3 +394,17 @@ def test_downloads_are_offered() -> None:
     keys = {b.key for b in at.get("download_button")}
     assert {"download_yaml", "download_paths", "download_periods", "download_years"} <= keys
     assert {"download_xlsx", "download_html", "download_charts"} <= keys
+
+
+def test_terms_worth_a_second_look_are_listed_with_the_deal() -> None:
+    at = start()
+    about = [e.label for e in at.expander if e.label.startswith("About this deal")]
+    assert about and "to check" not in about[0]
+    key = "p:capital.tranches.senior.amount"
+    assert at.number_input(key=key).value == pytest.approx(3.2)  # shown in $M
+    at.number_input(key=key).set_value(2.0).run()  # capital now below the expected cost
+    assert_clean(at)
+    about = [e.label for e in at.expander if e.label.startswith("About this deal")]
+    assert about[0].endswith("(1 to check)")
+    text = " ".join(m.value for m in at.markdown)
+    assert "Worth a second look" in text and "below the expected programme cost" in text

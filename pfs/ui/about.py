@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 import pandas as pd
 import streamlit as st
 
+from pfs.advice import advisories
 from pfs.scenario import Scenario
 from pfs.ui import analyses, fmt, state
 
@@ -79,11 +80,19 @@ def about_deal(sc: Scenario) -> None:
     for kind, notes in note_groups(sc.notes).items():
         st.markdown(f"**{NOTE_GROUPS[kind]}**")
         st.markdown("\n".join(f"- {_bold_lead(note)}" for note in notes))
+    checks = advisories(sc)
+    if checks:
+        st.markdown("**Worth a second look**")
+        st.markdown("\n".join(f"- {escape(_sentence(c.message))}" for c in checks))
     st.markdown("**Sources**")
     if sc.sources:
         st.markdown("\n".join(f"- {source_markdown(s)}" for s in sc.sources))
     else:
         st.markdown("- None: illustrative numbers for teaching, not a real deal.")
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 def _show_ratio(value: float, kind: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from pfs.advice import advisories
 from pfs.results import Results
 from pfs.scenario import Scenario, ScenarioError
 from pfs.ui import analyses, state
@@ -136,7 +137,9 @@ def _intro(sc: Scenario, res: Results) -> None:
         "this deal: real programme results, noisy evaluations, payments and repayments. "
         "Change the deal in the left panel."
     )
-    with st.expander("About this deal: sources, assumptions, and how it compares"):
+    notes = len(advisories(sc))
+    check = f" ({notes} to check)" if notes else ""
+    with st.expander(f"About this deal: sources, assumptions, and how it compares{check}"):
         about_deal(sc)
         _guarded(lambda: benchmark_panel(sc))
 

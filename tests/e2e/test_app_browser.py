@@ -194,3 +194,21 @@ def test_switching_preset_shows_its_own_values(page: Any, screenshots: Path) -> 
     assert "vs preset" not in page.locator("[data-testid='stMain']").inner_text()  # no edits
     assert_no_error(page)
     shot(page, screenshots, "05_other_preset")
+
+
+def test_terms_worth_a_second_look_show_with_the_deal(page: Any, screenshots: Path) -> None:
+    import pfs
+
+    salt_lake = pfs.load_scenario(pfs.scenarios_dir() / "salt_lake_county_reach.yaml")
+    page.locator(".st-key-scenario").click()
+    page.get_by_role("option", name=salt_lake.name).click()
+    wait_idle(page)
+    page.get_by_role("heading", name=salt_lake.name).wait_for()
+    about = page.get_by_text("About this deal", exact=False).first
+    assert "(1 to check)" in about.inner_text()
+    about.click()
+    page.get_by_text("Worth a second look").first.wait_for(state="visible")
+    main = page.locator("[data-testid='stMain']").inner_text()
+    assert "below the expected programme cost" in main
+    assert_no_error(page)
+    shot(page, screenshots, "06_worth_a_second_look")
