@@ -254,6 +254,11 @@ def _metrics(
     investor_drawn = stack.investor_total(stack.drawn)
     investor_received = stack.investor_total(stack.received)
     loss = stack.principal_loss()
+    tranche_irr = [_annualise(_tranche_irr(stack, k), ppy) for k in range(len(stack.tranches))]
+    if stack.investor_rows.size == 1:  # the investors' flows are that tranche's flows
+        investor_irr = tranche_irr[stack.investor_rows[0]].copy()
+    else:
+        investor_irr = _annualise(finance.irr(investor_flows.T), ppy)
     m: dict[str, FloatArray] = {
         "outcome_payments": payments.sum(axis=(0, 1)),
         "outcome_payments_pv": payments_pv,
@@ -261,7 +266,7 @@ def _metrics(
         "gov_net_savings_pv": savings_pv - payments_pv - top_up_pv,
         "ffs_net_savings_pv": savings_pv - ffs_pv,
         "pfs_vs_ffs_pv": ffs_pv - payments_pv - top_up_pv,
-        "investor_irr": _annualise(finance.irr(investor_flows.T), ppy),
+        "investor_irr": investor_irr,
         "investor_moic": np.divide(
             investor_received,
             investor_drawn,
@@ -299,7 +304,7 @@ def _metrics(
         drawn = stack.drawn[k]
         m[f"drawn.{tranche.id}"] = drawn
         m[f"received.{tranche.id}"] = stack.received[k]
-        m[f"irr.{tranche.id}"] = _annualise(_tranche_irr(stack, k), ppy)
+        m[f"irr.{tranche.id}"] = tranche_irr[k]
         m[f"moic.{tranche.id}"] = np.divide(
             stack.received[k], drawn, out=np.full_like(drawn, np.nan), where=drawn > 0
         )

@@ -645,7 +645,7 @@ def _irr_metrics(sc: pfs.Scenario, exact_coupon: bool, monkeypatch, paths: int =
 
     monkeypatch.setattr(engine, "EXACT_COUPON_IRR", exact_coupon)
     m = pfs.simulate(sc, paths=paths, seed=2).metrics
-    return {k: v for k, v in m.items() if k.startswith("irr.")}
+    return {k: v for k, v in m.items() if k.startswith("irr.") or k == "investor_irr"}
 
 
 def _assert_same_irr(a: dict, b: dict) -> None:
@@ -672,6 +672,9 @@ def test_coupon_identity_on_presets(name, monkeypatch):
     sc = pfs.load_scenario(ROOT / "scenarios" / f"{name}.yaml")
     exact = _irr_metrics(sc, True, monkeypatch, paths=3000)
     _assert_same_irr(exact, _irr_metrics(sc, False, monkeypatch, paths=3000))
+    if len(sc.capital.tranches) == 1:  # one investor: the investors' IRR is its IRR
+        (tranche,) = sc.capital.tranches
+        np.testing.assert_array_equal(exact["investor_irr"], exact[f"irr.{tranche.id}"])
     if name == "teaching_reentry":  # the identity is used: most senior paths repay in full
         coupon = (1 + float(sc.capital.tranches[0].rate)) - 1  # as the stack computes it
         assert (exact["irr.senior"] == coupon).mean() > 0.5
