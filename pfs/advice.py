@@ -54,7 +54,7 @@ def advisories(sc: Scenario) -> list[Advisory]:
                         )
                     )
                     break
-        if sum(o.savings_to.values()) <= 0:
+        if sum(o.savings_to.values()) <= 0 and value_mean(o.value_per_unit) > 0:
             notes.append(
                 Advisory(
                     f"{at}.savings_to",

@@ -81,6 +81,7 @@ class Stack:
         self.unfunded_by_period = np.zeros((sc.horizon, n))
         self.flows = np.zeros((k, sc.horizon, n))  # period-major: contiguous writes
         self.guarantee_paid = np.zeros((k, n))
+        self.written_off = np.zeros((k, n))  # balances below REPAID_TOLERANCE set to zero
         levels = sorted({t.seniority for t in self.tranches})
         self.levels = [
             np.array([i for i, t in enumerate(self.tranches) if t.seniority == s and t.repayable])
@@ -178,7 +179,9 @@ class Stack:
             paid[rows] = part
             left -= pay
         self.balance -= paid
-        np.copyto(self.balance, 0.0, where=self.balance < REPAID_TOLERANCE)
+        small = self.balance < REPAID_TOLERANCE  # rounding dust: written off
+        self.written_off += np.where(small, np.abs(self.balance), 0.0)
+        np.copyto(self.balance, 0.0, where=small)
         self.cap_balance -= paid
         to_provider = np.zeros(self.n)
         retained = np.zeros(self.n)
@@ -236,13 +239,15 @@ class Stack:
         nothing owed and received nothing besides those payments (no residual
         share, returned cash or guarantee) therefore has an NPV of zero at its
         coupon rate; when its net flows change sign once (every outflow before
-        every inflow) that is its only IRR. (The final balance is zero up to
-        :data:`REPAID_TOLERANCE`, a rate error below 1e-12 for any real deal.)
+        every inflow) that is its only IRR. A balance written off as rounding dust
+        (below :data:`REPAID_TOLERANCE`) must be negligible against the draws
+        (1e-13 of them, a rate error of that order); otherwise the solver decides.
         """
         tranche = self.tranches[k]
         if not tranche.repayable or k in self._residual_takers():
             return np.zeros(self.n, dtype=bool)
         ok = (self.drawn[k] > 0) & (self.balance[k] == 0.0)
+        ok &= self.written_off[k] <= 1e-13 * self.drawn[k]
         ok &= self.guarantee_paid[k] == 0.0
         if self.sc.capital.draw == DrawRule.upfront:
             ok &= self.returned == 0.0

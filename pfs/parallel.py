@@ -48,7 +48,15 @@ from numpy.typing import NDArray
 
 from pfs.engine import DEFAULT_CHUNK, run_chunk
 from pfs.government import by_fiscal_year
-from pfs.results import QUANTILES, PeriodArrays, Results, tranche_loss_flags, tranche_row
+from pfs.results import (
+    INVESTOR_PROBABILITIES,
+    QUANTILES,
+    PeriodArrays,
+    Results,
+    has_investors,
+    tranche_loss_flags,
+    tranche_row,
+)
 from pfs.sampling import sample
 from pfs.scenario import PfsError, Sampling, Scenario, scenario_from_dict
 
@@ -769,9 +777,16 @@ class StreamedResults:
         return self.parts.alpha
 
     def probabilities(self) -> dict[str, float]:
-        """Summary probabilities by name (exact: counts of paths)."""
+        """Summary probabilities by name (exact: counts of paths).
+
+        Investor odds are NaN when nobody invests, as in :meth:`pfs.Results.probabilities`.
+        """
         n = max(self.parts.paths, 1)
-        return {k: count / n for k, count in self.parts.flag_counts.items()}
+        undefined = () if has_investors(self.scenario) else INVESTOR_PROBABILITIES
+        return {
+            k: math.nan if k in undefined else count / n
+            for k, count in self.parts.flag_counts.items()
+        }
 
     def summary(self, metrics: list[str] | None = None) -> pd.DataFrame:
         """Same table as :meth:`pfs.Results.summary` (quantiles within ``alpha``)."""

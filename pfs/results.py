@@ -72,6 +72,11 @@ class PeriodArrays:
         )
 
 
+def has_investors(sc: Scenario) -> bool:
+    """Whether any tranche is repayable investor capital (else investor odds are NaN)."""
+    return any(t.is_investor and t.repayable for t in sc.capital.tranches)
+
+
 def tranche_loss_flags(sc: Scenario, metrics: Mapping[str, FloatArray]) -> dict[str, BoolArray]:
     """Per tranche, the paths where it lost principal or more than half of its draws.
 
@@ -259,7 +264,7 @@ class Results:
     @property
     def has_investors(self) -> bool:
         """Whether any tranche is repayable investor capital (else investor odds are NaN)."""
-        return any(t.is_investor and t.repayable for t in self.scenario.capital.tranches)
+        return has_investors(self.scenario)
 
     def _undefined(self, name: str) -> bool:
         return not self.has_investors and name in INVESTOR_PROBABILITIES

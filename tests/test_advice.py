@@ -28,6 +28,18 @@ def test_savings_credited_to_nobody():
     notes = advisories(sc)
     assert [n.field for n in notes] == ["outcomes[1].savings_to"]
     assert "Quarters employed" in notes[0].message
+    # an outcome valued at nothing has no savings to credit (as in several presets)
+    valueless = sc.with_overrides({"outcomes.employment.value_per_unit": 0})
+    assert advisories(valueless) == []
+
+
+def test_presets_are_flagged_only_where_it_matters():
+    flagged = {}
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        notes = advisories(pfs.load_scenario(path))
+        if notes:
+            flagged[path.stem] = [n.field for n in notes]
+    assert flagged == {"salt_lake_county_reach": ["capital.tranches"]}
 
 
 def test_capital_below_the_expected_cost():

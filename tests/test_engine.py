@@ -678,3 +678,43 @@ def test_coupon_identity_on_presets(name, monkeypatch):
     if name == "teaching_reentry":  # the identity is used: most senior paths repay in full
         coupon = (1 + float(sc.capital.tranches[0].rate)) - 1  # as the stack computes it
         assert (exact["irr.senior"] == coupon).mean() > 0.5
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e6])
+def test_a_balance_written_off_as_dust_is_left_to_the_solver(scale, monkeypatch):
+    # A loan of `scale` at 5% is owed 1.1025 x scale after two years; the payment falls
+    # 5e-7 short, which the stack writes off as rounding (below REPAID_TOLERANCE). At a
+    # scale of 1 that shortfall moves the IRR by 2.4e-7: the coupon must not be assumed.
+    from pfs.scenario import scenario_from_dict
+
+    owed = scale * 1.05**2
+    sc = scenario_from_dict(
+        {
+            "name": "dust",
+            "horizon": 4,
+            "program": {"cohorts": [{"period": 0, "size": 1}], "cost_per_participant": scale},
+            "outcomes": [
+                {
+                    "id": "x",
+                    "baseline": 1.0,
+                    "effect": 0.1,
+                    "measured_after": 1,
+                    "savings_to": {"gov": 1.0},
+                    "evaluation": {"standard_error": 0.0},
+                    "payment": {
+                        "payer": "gov",
+                        "rule": "tiers",
+                        "lag": 1,
+                        "tiers": [{"at": -100, "amount": owed - 5e-7}],
+                    },
+                }
+            ],
+            "payers": [{"id": "gov"}],
+            "capital": {"tranches": [{"id": "loan", "amount": scale, "rate": 0.05}]},
+        }
+    )
+    exact = _irr_metrics(sc, True, monkeypatch, paths=4)
+    solved = _irr_metrics(sc, False, monkeypatch, paths=4)
+    np.testing.assert_array_equal(exact["irr.loan"], solved["irr.loan"])
+    if scale == 1.0:
+        assert exact["irr.loan"][0] == pytest.approx(0.05 - 2.38e-7, abs=1e-9)

@@ -268,6 +268,22 @@ def test_streamed_tranche_table_agrees_with_simulate(base, reference):
         np.testing.assert_allclose(got, lower, rtol=1.01e-3, atol=1e-9)
 
 
+def test_streamed_investor_odds_are_undefined_without_investors(base):
+    grants = base.with_overrides(
+        {
+            "capital.tranches": [{"id": "gift", "kind": "grant", "amount": 6e6}],
+            "capital.guarantees": [],
+        }
+    )
+    full = pfs.simulate(grants, paths=2000, seed=1)
+    streamed = simulate_summary(grants, paths=2000, seed=1)
+    for name in ("p_investor_repaid", "p_investor_loss"):
+        assert math.isnan(full.probabilities()[name])
+        assert math.isnan(streamed.probabilities()[name])
+        assert streamed.summary().loc[name, ["mean", "std_error"]].isna().all()
+    assert math.isnan(streamed.headline()["p_investor_repaid"])
+
+
 def test_result_bytes_matches_what_simulate_keeps(base):
     res = pfs.simulate(base, paths=4096, seed=1)
     kept = sum(v.nbytes for v in res.metrics.values())
