@@ -153,6 +153,35 @@ def _saturated(f: FloatArray, seen: tuple[float, float] | None) -> bool:
     return all(abs(a - b) <= 1e-9 * scale for a, b in zip(now, seen, strict=True))
 
 
+def _scan(
+    curve: Callable[[FloatArray], FloatArray],
+    span: tuple[float, float],
+    points: int,
+    target: float,
+    *,
+    widen: bool,
+    expansions: int,
+) -> tuple[tuple[float, float], FloatArray, FloatArray, NDArray[np.intp]]:
+    """Evaluate ``curve`` on a grid over ``span`` until it crosses ``target``.
+
+    Without a crossing (and when ``widen``), the span is widened up to ``expansions``
+    times, stopping early once the curve has flattened out at both ends.
+
+    Returns:
+        ``(span, grid, values, crossings)`` of the last grid evaluated.
+    """
+    seen: tuple[float, float] | None = None
+    for _ in range(expansions + 1):
+        grid = np.linspace(span[0], span[1], points)
+        f = curve(grid)
+        hits = _crossings(f, target)
+        if hits.size or not widen or _saturated(f, seen):
+            break
+        seen = _extremes(f)
+        span = _expand(span)
+    return span, grid, f, hits
+
+
 def _crossings(f: FloatArray, target: float) -> NDArray[np.intp]:
     """Indices ``i`` where ``f[i]`` and ``f[i+1]`` lie on opposite sides of ``target``."""
     side = np.sign(f - target)
@@ -200,15 +229,14 @@ def _deterministic(
     outcome = name.split(".")[1]
     current = central_values(sc, at).get(name, float(value_mean(sc.outcome(outcome).effect)))
     span = bracket or _default_bracket(sc, name)
-    seen: tuple[float, float] | None = None
-    for _ in range(expansions + 1):
-        grid = np.linspace(span[0], span[1], GRID)
-        f = _deterministic_curve(sc, name, grid, spec, at)
-        hits = _crossings(f, target)
-        if hits.size or bracket is not None or _saturated(f, seen):
-            break
-        seen = _extremes(f)
-        span = _expand(span)
+    span, grid, f, hits = _scan(
+        lambda g: _deterministic_curve(sc, name, g, spec, at),
+        span,
+        GRID,
+        target,
+        widen=bracket is None,
+        expansions=expansions,
+    )
     if not hits.size:
         return Breakeven(
             spec,
@@ -313,15 +341,14 @@ def _expected(
     spec_value = sc.uncertain_inputs().get(name, sc.outcome(outcome).effect)
     mean = float(value_mean(spec_value))
     span = bracket or _default_bracket(sc, name)
-    seen: tuple[float, float] | None = None
-    for _ in range(expansions + 1):
-        grid = np.linspace(span[0], span[1], grid_points)
-        f = np.array([runs.value(float(m - mean), spec) for m in grid])
-        hits = _crossings(f, target)
-        if hits.size or bracket is not None or _saturated(f, seen):
-            break
-        seen = _extremes(f)
-        span = _expand(span)
+    span, grid, f, hits = _scan(
+        lambda g: np.array([runs.value(float(m - mean), spec) for m in g]),
+        span,
+        grid_points,
+        target,
+        widen=bracket is None,
+        expansions=expansions,
+    )
     if not hits.size:
         return Breakeven(
             spec,
